@@ -1,0 +1,285 @@
+"""Load the client certificate and private key that sign client assertions.
+
+Accepts what users actually get from their certificate authorities: a PEM certificate with a
+PEM key (plain or encrypted), a PKCS#12/PFX bundle (as bytes or base64 text), or one file that
+holds either. The pair is checked before any network call so a mismatch or an expired
+certificate fails with a message that says which, not as an opaque ``invalid_client`` later.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from airflow_provider_rh.exceptions import CertificateError
+
+SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+#: Warn when fewer days than this remain on the certificate.
+EXPIRY_WARNING_DAYS = 30
+
+
+class CertificateExpiryWarning(UserWarning):
+    """The client certificate expires soon; the region needs the new public part in time."""
+
+
+@dataclass(frozen=True)
+class SigningCredentials:
+    """A private key with its certificate, and the references a JWS header can carry."""
+
+    key: SigningKey = field(repr=False)
+    certificate: x509.Certificate
+
+    @property
+    def certificate_der(self) -> bytes:
+        return self.certificate.public_bytes(serialization.Encoding.DER)
+
+    @property
+    def x5t(self) -> str:
+        """base64url, unpadded SHA-1 thumbprint of the certificate DER (what AD FS matches)."""
+        return _b64url(hashlib.sha1(self.certificate_der, usedforsecurity=False).digest())
+
+    @property
+    def x5t_s256(self) -> str:
+        """base64url, unpadded SHA-256 thumbprint of the certificate DER."""
+        return _b64url(hashlib.sha256(self.certificate_der).digest())
+
+    @property
+    def not_valid_after(self) -> dt.datetime:
+        return self.certificate.not_valid_after_utc
+
+    @property
+    def subject(self) -> str:
+        return self.certificate.subject.rfc4514_string()
+
+    @property
+    def default_algorithm(self) -> str:
+        """RS256 for RSA keys (AD FS's only choice); ES256/384/512 by curve for EC keys."""
+        if isinstance(self.key, ec.EllipticCurvePrivateKey):
+            return {256: "ES256", 384: "ES384", 521: "ES512"}.get(self.key.curve.key_size, "ES256")
+        return "RS256"
+
+    def __repr__(self) -> str:
+        return f"SigningCredentials(subject={self.subject!r}, x5t={self.x5t!r}, key=<redacted>)"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def load_credentials(
+    *,
+    certificate: str | bytes | None = None,
+    private_key: str | bytes | None = None,
+    passphrase: str | None = None,
+    certificate_path: str | Path | None = None,
+    now: dt.datetime | None = None,
+) -> SigningCredentials:
+    """Load and check a key + certificate pair from inline PEM/PKCS#12 or from a file.
+
+    ``private_key`` may be a PEM key, or base64 text of a PKCS#12 bundle (then ``certificate``
+    may be empty). ``certificate_path`` is used when neither inline value is given.
+    """
+    if certificate_path and (certificate or private_key):
+        raise CertificateError(
+            "Set either extra.certificate_path or extra.certificate/extra.private_key, not both.",
+            field="certificate_path",
+        )
+    if certificate_path:
+        key, cert = _load_from_file(Path(certificate_path), passphrase)
+    elif private_key:
+        key, cert = _load_inline(certificate, private_key, passphrase)
+    else:
+        raise CertificateError(
+            "No private key configured: set extra.private_key (PEM, or base64 of a .pfx/.p12) "
+            "with extra.certificate, or extra.certificate_path.",
+            field="private_key",
+        )
+    credentials = SigningCredentials(key=key, certificate=cert)
+    check_pair(credentials)
+    check_validity(credentials, now=now)
+    return credentials
+
+
+def _load_inline(
+    certificate: str | bytes | None, private_key: str | bytes, passphrase: str | None
+) -> tuple[SigningKey, x509.Certificate]:
+    key_bytes = private_key.encode() if isinstance(private_key, str) else private_key
+    if b"-----BEGIN" in key_bytes:
+        key = _load_pem_key(key_bytes, passphrase, field="private_key")
+        if not certificate:
+            # A PEM bundle pasted into the key field may carry the certificate as well.
+            if b"-----BEGIN CERTIFICATE" in key_bytes:
+                return key, _load_pem_certificate(key_bytes, field="private_key")
+            raise CertificateError(
+                "extra.certificate is empty: paste the PEM certificate registered with the region "
+                "(or give a PKCS#12 bundle in extra.private_key).",
+                field="certificate",
+            )
+        cert_bytes = certificate.encode() if isinstance(certificate, str) else certificate
+        return key, _load_pem_certificate(cert_bytes, field="certificate")
+    try:
+        der = base64.b64decode(b"".join(key_bytes.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise CertificateError(
+            "extra.private_key is neither a PEM key ('-----BEGIN ... PRIVATE KEY-----') "
+            "nor base64 of a PKCS#12 (.pfx/.p12) bundle.",
+            field="private_key",
+        ) from exc
+    key, pfx_cert = _load_pkcs12(der, passphrase, field="private_key")
+    if certificate:
+        cert_bytes = certificate.encode() if isinstance(certificate, str) else certificate
+        return key, _load_pem_certificate(cert_bytes, field="certificate")
+    return key, pfx_cert
+
+
+def _load_from_file(path: Path, passphrase: str | None) -> tuple[SigningKey, x509.Certificate]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CertificateError(
+            f"Cannot read extra.certificate_path {str(path)!r}: {exc.strerror}. "
+            "Check the path exists on every worker and is readable by the Airflow user.",
+            field="certificate_path",
+        ) from exc
+    if b"-----BEGIN" in data:
+        key = _load_pem_key(data, passphrase, field="certificate_path")
+        return key, _load_pem_certificate(data, field="certificate_path")
+    return _load_pkcs12(data, passphrase, field="certificate_path")
+
+
+def _load_pem_key(data: bytes, passphrase: str | None, *, field: str) -> SigningKey:
+    start = data.find(b"-----BEGIN")
+    blocks = [b for b in _pem_blocks(data[start:]) if b"PRIVATE KEY" in b.split(b"\n", 1)[0]]
+    if not blocks:
+        raise CertificateError(f"extra.{field} holds no PEM private key block.", field=field)
+    encrypted = b"ENCRYPTED" in blocks[0]
+    if encrypted and not passphrase:
+        raise CertificateError(
+            f"The private key in extra.{field} is encrypted: set extra.private_key_passphrase.",
+            field="private_key_passphrase",
+        )
+    try:
+        key = serialization.load_pem_private_key(
+            blocks[0], password=passphrase.encode() if (passphrase and encrypted) else None
+        )
+    except (ValueError, TypeError) as exc:
+        if encrypted:
+            raise CertificateError(
+                f"Cannot decrypt the private key in extra.{field}: the passphrase in "
+                "extra.private_key_passphrase is wrong.",
+                field="private_key_passphrase",
+            ) from None
+        raise CertificateError(
+            f"extra.{field} is not a readable PEM private key ({type(exc).__name__}).",
+            field=field,
+        ) from None
+    return _signing_key(key, field=field)
+
+
+def _load_pem_certificate(data: bytes, *, field: str) -> x509.Certificate:
+    blocks = [b for b in _pem_blocks(data) if b.startswith(b"-----BEGIN CERTIFICATE")]
+    if not blocks:
+        raise CertificateError(
+            f"extra.{field} holds no PEM certificate ('-----BEGIN CERTIFICATE-----').", field=field
+        )
+    try:
+        # The first certificate is the client's own; any others are its chain.
+        return x509.load_pem_x509_certificate(blocks[0])
+    except ValueError as exc:
+        raise CertificateError(f"extra.{field} is not a readable PEM certificate.", field=field) from exc
+
+
+def _load_pkcs12(data: bytes, passphrase: str | None, *, field: str) -> tuple[SigningKey, x509.Certificate]:
+    try:
+        key, cert, _chain = pkcs12.load_key_and_certificates(
+            data, passphrase.encode() if passphrase else None
+        )
+    except ValueError:
+        raise CertificateError(
+            f"Cannot open the PKCS#12 bundle in extra.{field}: the passphrase in "
+            "extra.private_key_passphrase is wrong or missing, or the data is not a .pfx/.p12.",
+            field="private_key_passphrase",
+        ) from None
+    if key is None or cert is None:
+        raise CertificateError(
+            f"The PKCS#12 bundle in extra.{field} must hold both the private key and the certificate.",
+            field=field,
+        )
+    return _signing_key(key, field=field), cert
+
+
+def _signing_key(key: object, *, field: str) -> SigningKey:
+    if isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        return key
+    raise CertificateError(
+        f"extra.{field} holds a {type(key).__name__}; client assertions need an RSA or EC key.",
+        field=field,
+    )
+
+
+def _pem_blocks(data: bytes) -> list[bytes]:
+    blocks: list[bytes] = []
+    for chunk in data.split(b"-----BEGIN ")[1:]:
+        end = chunk.find(b"-----END ")
+        if end == -1:
+            continue
+        tail = chunk.find(b"-----", end + 9)
+        blocks.append(b"-----BEGIN " + chunk[: tail + 5 if tail != -1 else len(chunk)] + b"\n")
+    return blocks
+
+
+def check_pair(credentials: SigningCredentials) -> None:
+    """Refuse a key that does not belong to the certificate."""
+    fmt = serialization.PublicFormat.SubjectPublicKeyInfo
+    key_pub = credentials.key.public_key().public_bytes(serialization.Encoding.DER, fmt)
+    cert_pub = credentials.certificate.public_key().public_bytes(serialization.Encoding.DER, fmt)
+    if key_pub != cert_pub:
+        raise CertificateError(
+            "The private key does not belong to the certificate "
+            f"(subject {credentials.subject}, x5t {credentials.x5t}). Use the key that was "
+            "generated with the certificate registered with the region.",
+            field="private_key",
+        )
+
+
+def check_validity(credentials: SigningCredentials, *, now: dt.datetime | None = None) -> None:
+    """Refuse an expired or not-yet-valid certificate; warn when it expires within 30 days."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    cert = credentials.certificate
+    if now > cert.not_valid_after_utc:
+        raise CertificateError(
+            f"The certificate (subject {credentials.subject}) expired on "
+            f"{cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC. Create a new one and register its "
+            "public part with the region.",
+            field="certificate",
+        )
+    if now < cert.not_valid_before_utc:
+        raise CertificateError(
+            f"The certificate (subject {credentials.subject}) is not valid before "
+            f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC; check this host's clock.",
+            field="certificate",
+        )
+    days_left = (cert.not_valid_after_utc - now).days
+    if days_left < EXPIRY_WARNING_DAYS:
+        warnings.warn(
+            f"The client certificate (subject {credentials.subject}) expires in {days_left} days, on "
+            f"{cert.not_valid_after_utc:%Y-%m-%d}. Register a new one with the region in time.",
+            CertificateExpiryWarning,
+            stacklevel=3,
+        )
+
+
+def certificate_fingerprint(cert: x509.Certificate) -> str:
+    """SHA-256 fingerprint, hex with colons, for logs (public information)."""
+    return cert.fingerprint(hashes.SHA256()).hex(":").upper()

@@ -1,0 +1,287 @@
+"""OAuth 2.0 client credentials with a certificate-signed client assertion, one token per resource.
+
+The token request is RFC 6749 §4.4 with RFC 7523 client authentication and the ``resource``
+parameter AD FS needs (RFC 8707 style), exactly as PLATFORM.md describes. Sync and async share
+request building and response handling; only the transport differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+import time
+from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from airflow_provider_rh.core.assertion import CLIENT_ASSERTION_TYPE, build_client_assertion
+from airflow_provider_rh.core.config import ClientConfig
+from airflow_provider_rh.core.credentials import SigningCredentials, load_credentials
+from airflow_provider_rh.core.hints import hint_for
+from airflow_provider_rh.core.retry import RetryPolicy
+from airflow_provider_rh.core.tokens import (
+    AccessToken,
+    TokenCache,
+    TokenKey,
+    normalize_scopes,
+    parse_token_response,
+)
+from airflow_provider_rh.exceptions import DiscoveryError, TokenError, TransportError
+
+WELL_KNOWN = ".well-known/openid-configuration"
+
+#: Tokens shared by every hook in this process, keyed per endpoint, client, resource and scopes.
+SHARED_TOKEN_CACHE = TokenCache()
+
+
+def _ignore_secret(_: str) -> None:
+    return None
+
+
+def discovery_urls(issuer: str) -> list[str]:
+    """Where to look for the discovery document of ``issuer`` (a bare AD FS host gets ``/adfs``)."""
+    if issuer.rstrip("/").endswith(WELL_KNOWN):
+        return [issuer]
+    urls = [f"{issuer.rstrip('/')}/{WELL_KNOWN}"]
+    parts = urlsplit(issuer)
+    if parts.path in ("", "/"):
+        urls.append(urlunsplit((parts.scheme, parts.netloc, f"/adfs/{WELL_KNOWN}", "", "")))
+    return urls
+
+
+def token_error_from_response(
+    response: httpx.Response, *, token_url: str, resource: str | None
+) -> TokenError:
+    """Turn a refusal from the token endpoint into a ``TokenError`` with the server's words."""
+    error: str | None = None
+    description: str | None = None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, Mapping):
+        error = str(body["error"]) if body.get("error") else None
+        description = str(body["error_description"]) if body.get("error_description") else None
+    hint = hint_for(error, description)
+    said = f"{error}: {description}" if error and description else (error or description)
+    if said is None:
+        said = f"no OAuth error body ({response.headers.get('content-type', 'no content type')})"
+    message = (
+        f"The token endpoint {token_url} refused the token request (HTTP {response.status_code}, {said})"
+    )
+    if resource:
+        message += f" for resource {resource!r}"
+    message += "." + (f" {hint}" if hint else "")
+    return TokenError(
+        message,
+        status_code=response.status_code,
+        error=error,
+        error_description=description,
+        hint=hint,
+        token_url=token_url,
+        resource=resource,
+    )
+
+
+class TokenProvider:
+    """Fetches and caches access tokens for one client registration.
+
+    ``on_secret`` is called with every secret the moment it exists (client assertion, access
+    token) so the Airflow layer can register it with the secrets masker.
+    """
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        http: httpx.Client | None = None,
+        cache: TokenCache | None = None,
+        retry: RetryPolicy | None = None,
+        credentials: SigningCredentials | None = None,
+        on_secret: Callable[[str], None] = _ignore_secret,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.cache = cache if cache is not None else SHARED_TOKEN_CACHE
+        self.retry = retry or RetryPolicy()
+        self._http = http
+        self._credentials = credentials
+        self._on_secret = on_secret
+        self._wall_clock = wall_clock
+        self._token_url = config.token_url
+        self._guard = threading.Lock()
+        self._async_locks: dict[TokenKey, asyncio.Lock] = {}
+
+    # -- configuration, loaded lazily so each failure surfaces at its own stage -------------
+    @property
+    def credentials(self) -> SigningCredentials:
+        if self._credentials is None:
+            with self._guard:
+                if self._credentials is None:
+                    self._credentials = load_credentials(
+                        certificate=self.config.certificate,
+                        private_key=self.config.private_key,
+                        passphrase=self.config.private_key_passphrase,
+                        certificate_path=self.config.certificate_path,
+                    )
+        return self._credentials
+
+    @property
+    def http(self) -> httpx.Client:
+        if self._http is None:
+            self._http = httpx.Client(
+                verify=self.config.verify, timeout=self.config.timeout, proxy=self.config.proxy
+            )
+        return self._http
+
+    def token_endpoint(self) -> str:
+        """The token endpoint: ``extra.token_url`` as written, else from discovery (cached)."""
+        if self._token_url is None:
+            assert self.config.issuer is not None  # ClientConfig guarantees one of the two
+            self._token_url = self._discover(self.config.issuer)
+        return self._token_url
+
+    def _discover(self, issuer: str) -> str:
+        last_error: Exception | None = None
+        for url in discovery_urls(issuer):
+            try:
+                response = self.retry.call(functools.partial(self.http.get, url), idempotent=True)
+            except TransportError as exc:
+                last_error = exc
+                continue
+            if response.status_code == 404:
+                last_error = DiscoveryError(f"{url} answered 404.", url=url)
+                continue
+            return self._token_endpoint_from(response, url)
+        raise DiscoveryError(
+            f"Could not read the OpenID discovery document for extra.issuer {issuer!r}: {last_error}. "
+            "Check the issuer URL, or set extra.token_url to the token endpoint instead.",
+            url=issuer,
+        ) from last_error
+
+    @staticmethod
+    def _token_endpoint_from(response: httpx.Response, url: str) -> str:
+        if response.status_code != 200:
+            raise DiscoveryError(f"{url} answered HTTP {response.status_code}.", url=url)
+        try:
+            document = response.json()
+        except ValueError:
+            raise DiscoveryError(f"{url} did not answer with JSON.", url=url) from None
+        endpoint = document.get("token_endpoint") if isinstance(document, Mapping) else None
+        if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
+            raise DiscoveryError(f"{url} has no usable token_endpoint.", url=url)
+        return endpoint
+
+    # -- the token request -----------------------------------------------------------------
+    def key(self, resource: str | None = None, scopes: str | list[str] | None = None) -> TokenKey:
+        return TokenKey(
+            token_url=self.token_endpoint(),
+            client_id=self.config.client_id,
+            resource=resource if resource is not None else self.config.resource,
+            scopes=normalize_scopes(scopes) if scopes is not None else self.config.scopes,
+        )
+
+    def request_data(self, key: TokenKey) -> dict[str, str]:
+        """Form fields of one token request, with a freshly signed assertion (new ``jti``)."""
+        assertion = build_client_assertion(
+            self.credentials,
+            client_id=self.config.client_id,
+            audience=self.config.assertion_audience or key.token_url,
+            header_references=self.config.assertion_header,
+            now=self._wall_clock,
+        )
+        self._on_secret(assertion)
+        data = {
+            "grant_type": "client_credentials",
+            "client_id": self.config.client_id,
+            "client_assertion_type": CLIENT_ASSERTION_TYPE,
+            "client_assertion": assertion,
+        }
+        if key.resource:
+            data["resource"] = key.resource
+        if key.scopes:
+            data["scope"] = key.scopes
+        return data
+
+    def handle_response(self, response: httpx.Response, key: TokenKey, obtained_at: float) -> AccessToken:
+        if response.status_code != 200:
+            raise token_error_from_response(response, token_url=key.token_url, resource=key.resource)
+        try:
+            payload = response.json()
+        except ValueError:
+            raise TokenError(
+                f"The token endpoint {key.token_url} answered 200 but not with JSON.",
+                status_code=200,
+                token_url=key.token_url,
+                resource=key.resource,
+            ) from None
+        token = parse_token_response(payload, obtained_at=obtained_at)
+        self._on_secret(token.value)
+        return token
+
+    def get_token(self, resource: str | None = None, scopes: str | list[str] | None = None) -> AccessToken:
+        """A fresh token for ``resource``/``scopes`` (connection defaults when ``None``)."""
+        key = self.key(resource, scopes)
+        return self.cache.get_or_fetch(key, lambda: self._fetch(key))
+
+    def invalidate(self, key: TokenKey, token: AccessToken | None = None) -> None:
+        self.cache.invalidate(key, token)
+
+    def _fetch(self, key: TokenKey) -> AccessToken:
+        def attempt() -> httpx.Response:
+            # A new assertion per attempt: servers accept each jti once.
+            return self.http.post(key.token_url, data=self.request_data(key))
+
+        started = self.cache.now()
+        response = self.retry.call(attempt, idempotent=True)
+        return self.handle_response(response, key, started)
+
+    # -- async, for triggers --------------------------------------------------------------
+    async def aget_token(
+        self,
+        client: httpx.AsyncClient,
+        resource: str | None = None,
+        scopes: str | list[str] | None = None,
+    ) -> AccessToken:
+        """Async twin of :meth:`get_token`, using the caller's ``httpx.AsyncClient``."""
+        if self._token_url is None:
+            assert self.config.issuer is not None
+            self._token_url = await self._adiscover(client, self.config.issuer)
+        key = self.key(resource, scopes)
+        token = self.cache.get(key)
+        if token is not None:
+            return token
+        lock = self._async_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            token = self.cache.get(key)
+            if token is None:
+                started = self.cache.now()
+                response = await self.retry.acall(
+                    lambda: client.post(key.token_url, data=self.request_data(key)), idempotent=True
+                )
+                token = self.handle_response(response, key, started)
+                self.cache.put(key, token)
+            return token
+
+    async def _adiscover(self, client: httpx.AsyncClient, issuer: str) -> str:
+        last_error: Exception | None = None
+        for url in discovery_urls(issuer):
+            try:
+                response = await self.retry.acall(functools.partial(client.get, url), idempotent=True)
+            except TransportError as exc:
+                last_error = exc
+                continue
+            if response.status_code == 404:
+                last_error = DiscoveryError(f"{url} answered 404.", url=url)
+                continue
+            return self._token_endpoint_from(response, url)
+        raise DiscoveryError(
+            f"Could not read the OpenID discovery document for extra.issuer {issuer!r}: {last_error}.",
+            url=issuer,
+        ) from last_error
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()

@@ -1,0 +1,166 @@
+"""When to retry an HTTP call, and how long to wait.
+
+Retries are bounded by attempts *and* total time; only what is safe is retried: connection
+errors before a request was sent, 429 (the server did not process it; ``Retry-After`` is
+honoured, between a floor and a cap), and 5xx or read errors for idempotent methods. Sleep and
+clock are injectable, so tests see every wait without sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email.utils
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import tenacity
+
+from airflow_provider_rh.exceptions import TransportError
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+class RetryableResponse(Exception):
+    """Raised inside the retry loop for a response worth another try; carries the response."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounds and pacing of retries; ``sleep``/``async_sleep`` are injectable for tests."""
+
+    attempts: int = 5
+    total_seconds: float = 300.0
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+    retry_after_floor: float = 0.1
+    retry_after_cap: float = 120.0
+    jitter: float = 0.25
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    async_sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False)
+    rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
+
+    def should_retry_status(self, status_code: int, *, idempotent: bool) -> bool:
+        if status_code == 429:
+            return True  # the server did not process the request
+        return status_code in RETRY_STATUSES and idempotent
+
+    def should_retry_exception(self, exc: BaseException, *, idempotent: bool) -> bool:
+        if isinstance(exc, RetryableResponse):
+            return True
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+            return True  # nothing reached the server
+        if isinstance(exc, httpx.TransportError):
+            return idempotent
+        return False
+
+    def backoff(self, attempt_number: int) -> float:
+        """Exponential backoff with jitter for the wait after attempt ``attempt_number`` (1-based)."""
+        base: float = min(self.backoff_max, self.backoff_initial * 2.0 ** (attempt_number - 1))
+        return base * (1 + self.jitter * self.rng.random())
+
+    def wait_for(self, exc: BaseException | None, attempt_number: int) -> float:
+        if isinstance(exc, RetryableResponse):
+            retry_after = parse_retry_after(exc.response.headers.get("Retry-After"))
+            if retry_after is not None:
+                return min(self.retry_after_cap, max(self.retry_after_floor, retry_after))
+        return self.backoff(attempt_number)
+
+    def _tenacity_kwargs(self, idempotent: bool) -> dict[str, Any]:
+        def wait(state: tenacity.RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            return float(self.wait_for(exc, state.attempt_number))
+
+        return {
+            "stop": tenacity.stop_after_attempt(self.attempts)
+            | tenacity.stop_before_delay(self.total_seconds),
+            "wait": wait,
+            "retry": tenacity.retry_if_exception(
+                lambda exc: self.should_retry_exception(exc, idempotent=idempotent)
+            ),
+            "reraise": True,
+        }
+
+    def retrying(self, *, idempotent: bool) -> tenacity.Retrying:
+        return tenacity.Retrying(sleep=self.sleep, **self._tenacity_kwargs(idempotent))
+
+    def async_retrying(self, *, idempotent: bool) -> tenacity.AsyncRetrying:
+        return tenacity.AsyncRetrying(sleep=self.async_sleep, **self._tenacity_kwargs(idempotent))
+
+    def call(self, send: Callable[[], httpx.Response], *, idempotent: bool) -> httpx.Response:
+        """Send until a response is final; return the last response even if it is an error."""
+        try:
+            for attempt in self.retrying(idempotent=idempotent):
+                with attempt:
+                    response = send()
+                    if self.should_retry_status(response.status_code, idempotent=idempotent):
+                        raise RetryableResponse(response)
+                    return response
+        except RetryableResponse as exc:
+            return exc.response
+        except httpx.TransportError as exc:
+            raise transport_error(exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def acall(
+        self, send: Callable[[], Awaitable[httpx.Response]], *, idempotent: bool
+    ) -> httpx.Response:
+        """Async twin of :meth:`call`."""
+        try:
+            async for attempt in self.async_retrying(idempotent=idempotent):
+                with attempt:
+                    response = await send()
+                    if self.should_retry_status(response.status_code, idempotent=idempotent):
+                        raise RetryableResponse(response)
+                    return response
+        except RetryableResponse as exc:
+            return exc.response
+        except httpx.TransportError as exc:
+            raise transport_error(exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def transport_error(exc: httpx.TransportError) -> TransportError:
+    """A ``TransportError`` naming the URL (without its query) and what went wrong."""
+    try:
+        url: str | None = str(exc.request.url.copy_with(query=None))
+    except RuntimeError:
+        url = None
+    reason = str(exc) or type(exc).__name__
+    return TransportError(
+        f"Could not reach {url or 'the server'}: {type(exc).__name__}: {reason}. Check the URL, "
+        "the network/proxy settings (extra.proxy) and that the server is up.",
+        url=url,
+    )
+
+
+def is_idempotent(method: str) -> bool:
+    return method.upper() in IDEMPOTENT_METHODS
+
+
+def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return max(0.0, (when - now).total_seconds())

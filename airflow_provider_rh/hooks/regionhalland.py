@@ -1,0 +1,268 @@
+"""Airflow hook for Region Halland's APIs: a thin shell over the Airflow-free core.
+
+The hook reads the connection once into a :class:`~airflow_provider_rh.core.config.ClientConfig`,
+registers every secret with Airflow's secrets masker, and hands the protocol work to
+:class:`~airflow_provider_rh.core.oauth.TokenProvider` and
+:class:`~airflow_provider_rh.core.client.ApiClient`.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from airflow_provider_rh._compat import BaseHook, mask_secret
+from airflow_provider_rh.core.client import ApiClient
+from airflow_provider_rh.core.config import ClientConfig
+from airflow_provider_rh.core.credentials import certificate_fingerprint
+from airflow_provider_rh.core.oauth import TokenProvider
+from airflow_provider_rh.core.retry import RetryPolicy
+from airflow_provider_rh.exceptions import ConfigurationError, RegionHallandError
+from airflow_provider_rh.get_provider_info import CONN_FIELDS, CONN_TYPE, HOOK_NAME, UI_FIELD_BEHAVIOUR
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+def register_secret(value: str | None) -> None:
+    """Mask ``value`` in every log; also each long line of a multi-line secret (a PEM body)."""
+    if not value:
+        return
+    mask_secret(value)
+    if "\n" in value:
+        for line in value.splitlines():
+            line = line.strip()
+            if len(line) >= 16 and not line.startswith("-----"):
+                mask_secret(line)
+
+
+class RegionHallandHook(BaseHook):
+    """Calls a Region Halland API with a per-resource OAuth2 token and the subscriber key.
+
+    Tokens come from the client credentials grant with a certificate-signed client assertion
+    (AD FS style), one per resource id, cached in the process until shortly before expiry.
+
+    .. code-block:: python
+
+        hook = RegionHallandHook()  # regionhalland_conn_id="regionhalland_default"
+        units = hook.request("GET", "/units", params={"limit": 100}).json()
+        other = hook.get_token(resource="annatapi.regionhalland.se", scopes="annatapi.read")
+    """
+
+    conn_name_attr = "regionhalland_conn_id"
+    default_conn_name = "regionhalland_default"
+    conn_type = CONN_TYPE
+    hook_name = HOOK_NAME
+
+    def __init__(
+        self,
+        regionhalland_conn_id: str = default_conn_name,
+        *,
+        resource: str | None = None,
+        scopes: str | list[str] | None = None,
+        retry: RetryPolicy | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.regionhalland_conn_id = regionhalland_conn_id
+        self.resource = resource
+        self.scopes = scopes
+        self._retry = retry
+
+    # -- configuration ---------------------------------------------------------------------
+    @cached_property
+    def config(self) -> ClientConfig:
+        """The connection, parsed and checked; secrets are masked as soon as they are read."""
+        conn = self.get_connection(self.regionhalland_conn_id)
+        register_secret(conn.password)
+        extra = conn.extra_dejson
+        for name in ("private_key", "private_key_passphrase"):
+            value = extra.get(name) or extra.get(f"extra__{CONN_TYPE}__{name}")
+            register_secret(value if isinstance(value, str) else None)
+        return config_from_connection(conn.host, conn.login, conn.password, extra, conn.port)
+
+    @cached_property
+    def tokens(self) -> TokenProvider:
+        return TokenProvider(self.config, retry=self._retry, on_secret=register_secret)
+
+    @cached_property
+    def client(self) -> ApiClient:
+        return ApiClient(self.config, tokens=self.tokens)
+
+    def get_conn(self) -> ApiClient:
+        """The core API client (Airflow's hook convention)."""
+        return self.client
+
+    @property
+    def base_url(self) -> str:
+        if self.config.base_url is None:
+            raise ConfigurationError(
+                f"Connection {self.regionhalland_conn_id!r} has no host (API base URL).", field="host"
+            )
+        return self.config.base_url
+
+    def _resource(self, resource: str | None) -> str | None:
+        return resource if resource is not None else self.resource
+
+    def _scopes(self, scopes: str | list[str] | None) -> str | list[str] | None:
+        return scopes if scopes is not None else self.scopes
+
+    # -- public API ------------------------------------------------------------------------
+    def get_token(self, resource: str | None = None, scopes: str | list[str] | None = None) -> str:
+        """An access token for ``resource`` (default: the hook's, then the connection's)."""
+        return self.tokens.get_token(self._resource(resource), self._scopes(scopes)).value
+
+    def request(
+        self,
+        method: str,
+        path: str = "",
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        resource: str | None = None,
+        scopes: str | list[str] | None = None,
+        timeout: float | None = None,
+        raise_for_status: bool = True,
+    ) -> httpx.Response:
+        """Call the API: ``path`` is relative to the connection's host; same-origin URLs allowed."""
+        return self.client.request(
+            method,
+            path,
+            params=params,
+            headers=headers,
+            json=json,
+            data=data,
+            resource=self._resource(resource),
+            scopes=self._scopes(scopes),
+            timeout=timeout,
+            raise_for_status=raise_for_status,
+        )
+
+    async def arequest(
+        self,
+        method: str,
+        path: str = "",
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        resource: str | None = None,
+        scopes: str | list[str] | None = None,
+        timeout: float | None = None,
+        raise_for_status: bool = True,
+        client: httpx.AsyncClient | None = None,
+    ) -> httpx.Response:
+        """Async twin of :meth:`request` (for triggers). ``config`` must be loaded first."""
+        cfg = self.config
+        if client is None:
+            async with httpx.AsyncClient(verify=cfg.verify, timeout=cfg.timeout, proxy=cfg.proxy) as own:
+                return await self.arequest(
+                    method,
+                    path,
+                    params=params,
+                    headers=headers,
+                    json=json,
+                    resource=resource,
+                    scopes=scopes,
+                    timeout=timeout,
+                    raise_for_status=raise_for_status,
+                    client=own,
+                )
+        return await self.client.arequest(
+            client,
+            method,
+            path,
+            params=params,
+            headers=headers,
+            json=json,
+            resource=self._resource(resource),
+            scopes=self._scopes(scopes),
+            timeout=timeout,
+            raise_for_status=raise_for_status,
+        )
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check in stages and name the stage that failed: configuration, certificate, token
+        endpoint, token for the default resource, and one authenticated API call."""
+        stage = "configuration"
+        try:
+            cfg = self.config
+            stage = "certificate"
+            creds = self.tokens.credentials
+            cert_note = (
+                f"certificate {creds.subject} (SHA-256 {certificate_fingerprint(creds.certificate)[:23]}...) "
+                f"valid until {creds.not_valid_after:%Y-%m-%d}"
+            )
+            stage = "token endpoint"
+            endpoint = self.tokens.token_endpoint()
+            stage = "token"
+            resource = self._resource(None) or cfg.resource
+            self.tokens.get_token(resource, self._scopes(None))
+            stage = "API call"
+            if cfg.base_url is None:
+                return False, "API call failed: the connection has no host (API base URL)."
+            response = self.client.request("GET", cfg.test_path or "", raise_for_status=True)
+        except RegionHallandError as exc:
+            return False, f"{stage} check failed: {exc}"
+        return True, (
+            f"Connection OK: {cert_note}; token for resource {resource!r} from {endpoint}; "
+            f"GET {response.request.url.copy_with(query=None)} answered {response.status_code}."
+        )
+
+    def close(self) -> None:
+        if "client" in self.__dict__:
+            self.client.close()
+        elif "tokens" in self.__dict__:
+            self.tokens.close()
+
+    # -- connection form for Airflow 3.0 and 3.1 (3.2+ reads get_provider_info) ---------------
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        from flask_appbuilder.fieldwidgets import (
+            BS3PasswordFieldWidget,
+            BS3TextAreaFieldWidget,
+            BS3TextFieldWidget,
+        )
+        from flask_babel import lazy_gettext
+        from wtforms import PasswordField, StringField
+
+        widgets: dict[str, Any] = {}
+        for name, spec in CONN_FIELDS.items():
+            fmt = spec["schema"].get("format")
+            label = lazy_gettext(spec["label"])
+            if fmt == "password":
+                widgets[name] = PasswordField(label, widget=BS3PasswordFieldWidget())
+            elif fmt == "multiline":
+                widgets[name] = StringField(label, widget=BS3TextAreaFieldWidget())
+            else:
+                widgets[name] = StringField(label, widget=BS3TextFieldWidget())
+        return widgets
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return {
+            "hidden_fields": list(UI_FIELD_BEHAVIOUR["hidden-fields"]),
+            "relabeling": dict(UI_FIELD_BEHAVIOUR["relabeling"]),
+            "placeholders": dict(UI_FIELD_BEHAVIOUR["placeholders"]),
+        }
+
+
+def config_from_connection(
+    host: str | None, login: str | None, password: str | None, extra: Any, port: int | None = None
+) -> ClientConfig:
+    """Parse connection fields; ``extra`` may be a dict or its JSON text."""
+    if isinstance(extra, str):
+        try:
+            extra = json.loads(extra) if extra.strip() else {}
+        except ValueError as exc:
+            raise ConfigurationError("The connection's extra is not valid JSON.", field="extra") from exc
+    if not isinstance(extra, dict):
+        raise ConfigurationError("The connection's extra must be a JSON object.", field="extra")
+    return ClientConfig.from_connection_fields(
+        host=host, login=login, password=password, extra=extra, port=port
+    )
