@@ -223,24 +223,40 @@ class RegionHallandHook(BaseHook):
     # -- connection form for Airflow 3.0 and 3.1 (3.2+ reads get_provider_info) ---------------
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
-        from flask_appbuilder.fieldwidgets import (
-            BS3PasswordFieldWidget,
-            BS3TextAreaFieldWidget,
-            BS3TextFieldWidget,
-        )
-        from flask_babel import lazy_gettext
-        from wtforms import PasswordField, StringField
+        """Form fields for Airflow 3.0/3.1, built from the same declaration as ``conn-fields``.
+
+        Airflow >= 3.2 never calls this (it reads ``get_provider_info``); where the form
+        libraries are not installed there is no form to build, so nothing is returned.
+        """
+        try:
+            from flask_babel import lazy_gettext
+            from wtforms import PasswordField, StringField
+        except ImportError:
+            return {}
+        try:
+            from flask_appbuilder.fieldwidgets import (
+                BS3PasswordFieldWidget,
+                BS3TextAreaFieldWidget,
+                BS3TextFieldWidget,
+            )
+        except ImportError:  # plain wtforms widgets still render
+            BS3PasswordFieldWidget = BS3TextAreaFieldWidget = BS3TextFieldWidget = None
+
+        def widget(kind: Any) -> dict[str, Any]:
+            return {"widget": kind()} if kind is not None else {}
 
         widgets: dict[str, Any] = {}
         for name, spec in CONN_FIELDS.items():
             fmt = spec["schema"].get("format")
             label = lazy_gettext(spec["label"])
+            description = spec.get("description", "")
             if fmt == "password":
-                widgets[name] = PasswordField(label, widget=BS3PasswordFieldWidget())
+                field = PasswordField(label, description=description, **widget(BS3PasswordFieldWidget))
             elif fmt == "multiline":
-                widgets[name] = StringField(label, widget=BS3TextAreaFieldWidget())
+                field = StringField(label, description=description, **widget(BS3TextAreaFieldWidget))
             else:
-                widgets[name] = StringField(label, widget=BS3TextFieldWidget())
+                field = StringField(label, description=description, **widget(BS3TextFieldWidget))
+            widgets[name] = field
         return widgets
 
     @classmethod
