@@ -198,3 +198,19 @@ def test_secrets_are_registered_with_the_masker(hook, oidc_server):
     private_key = json.loads(os.environ["AIRFLOW_CONN_REGIONHALLAND_DEFAULT"])["extra"]["private_key"]
     key_line = private_key.splitlines()[3]  # a PEM body line, as a stray log line would show it
     assert key_line not in str(redact(f"log line with {key_line}"))
+
+
+def test_async_request_gets_its_own_token_and_shares_the_cache(oidc_server, monkeypatch):
+    import asyncio
+
+    verify = lambda token: oidc_server.verify_access_token(token, audience=HSAINFO)  # noqa: E731
+    with resource_api(verify, subscription_key="subscriber-key-for-tests") as base:
+        monkeypatch.setenv("AIRFLOW_CONN_REGIONHALLAND_DEFAULT", connection(oidc_server, host=base))
+        hook = RegionHallandHook(retry=FAST_RETRY)
+        hook.config  # noqa: B018 - load the connection outside the event loop, as a trigger does
+        response = asyncio.run(hook.arequest("GET", "/units/1"))
+        assert response.json()["path"] == "/api/units/1"
+        before = len(oidc_server.wait_for_token_events(len(oidc_server.token_events())))
+        assert hook.request("GET", "/units/2").status_code == 200  # sync call reuses the async token
+        time.sleep(0.2)
+        assert len(oidc_server.token_events()) == before
