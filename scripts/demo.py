@@ -26,7 +26,15 @@ READY_TIMEOUT = 60.0
 def start_sandbox(env: dict[str, str]) -> tuple[subprocess.Popen[str], dict[str, object]]:
     """Start ``rh-sandbox`` on a free loopback port and read the connection it prints."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_rh.sandbox", "--port", "0", "--state-dir", str(DEMO / "sandbox")],
+        [
+            sys.executable,
+            "-m",
+            "airflow_provider_rh.sandbox",
+            "--port",
+            "0",
+            "--state-dir",
+            str(DEMO / "sandbox"),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -44,7 +52,9 @@ def start_sandbox(env: dict[str, str]) -> tuple[subprocess.Popen[str], dict[str,
         match = re.match(r"AIRFLOW_CONN_REGIONHALLAND_DEFAULT='(.*)'\s*$", line)
         if match:
             connection = json.loads(match.group(1))
-            print("  sandbox | AIRFLOW_CONN_REGIONHALLAND_DEFAULT='{...}' (also in .demo/sandbox/connection.json)")
+            print(
+                "  sandbox | AIRFLOW_CONN_REGIONHALLAND_DEFAULT='{...}' (see .demo/sandbox/connection.json)"
+            )
             break
     if connection is None:
         proc.kill()
@@ -72,7 +82,10 @@ def main() -> int:
         subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True)
         print(f"3/4 airflow dags test {DAG_ID} {LOGICAL_DATE}")
         result = subprocess.run(
-            [str(BIN / "airflow"), "dags", "test", DAG_ID, LOGICAL_DATE], env=env, capture_output=True, text=True
+            [str(BIN / "airflow"), "dags", "test", DAG_ID, LOGICAL_DATE],
+            env=env,
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
             print(result.stdout[-4000:], result.stderr[-4000:], sep="\n")
