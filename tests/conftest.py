@@ -45,3 +45,17 @@ def airflow_db(airflow_home: Path) -> Iterator[Path]:
         env=os.environ.copy(),
     )
     return airflow_home / "airflow.db"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_secrets_masker() -> Iterator[None]:
+    """Each test starts with an empty secrets masker.
+
+    Airflow's masker recompiles one regex over every secret it holds each time one is added,
+    so hundreds of throwaway keys and tokens piling up over a session would slow every later
+    test; a task process in production holds only its own few.
+    """
+    yield
+    from airflow.sdk._shared.secrets_masker import reset_secrets_masker
+
+    reset_secrets_masker()

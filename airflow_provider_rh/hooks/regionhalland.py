@@ -28,15 +28,20 @@ if TYPE_CHECKING:
 
 
 def register_secret(value: str | None) -> None:
-    """Mask ``value`` in every log; also each long line of a multi-line secret (a PEM body)."""
+    """Mask ``value`` in every log; for a PEM also its body on one line (as some tools print it).
+
+    Not each PEM line on its own: Airflow's masker recompiles one regex per added secret, so
+    dozens of lines per key would cost most of a second at every task start.
+    """
     if not value:
         return
     mask_secret(value)
     if "\n" in value:
-        for line in value.splitlines():
-            line = line.strip()
-            if len(line) >= 16 and not line.startswith("-----"):
-                mask_secret(line)
+        body = "".join(
+            line.strip() for line in value.splitlines() if line.strip() and not line.startswith("-----")
+        )
+        if len(body) >= 16:
+            mask_secret(body)
 
 
 class RegionHallandHook(BaseHook):
