@@ -89,6 +89,19 @@ class RegionHallandHook(BaseHook):
             register_secret(value if isinstance(value, str) else None)
         return config_from_connection(conn.host, conn.login, conn.password, extra, conn.port)
 
+    async def aget_config(self) -> ClientConfig:
+        """:attr:`config`, loaded from async code (a trigger) without blocking the event loop.
+
+        Reading the connection and masking its secrets may wait on the supervisor or a secrets
+        backend synchronously, so that runs in a worker thread (``sync_to_async``, as Airflow's
+        own triggers do); afterwards :attr:`config` is cached and :meth:`arequest` can use it.
+        """
+        if "config" not in self.__dict__:
+            from asgiref.sync import sync_to_async
+
+            await sync_to_async(lambda: self.config)()
+        return self.config
+
     @cached_property
     def tokens(self) -> TokenProvider:
         return TokenProvider(self.config, retry=self._retry, on_secret=register_secret)
@@ -162,8 +175,8 @@ class RegionHallandHook(BaseHook):
         raise_for_status: bool = True,
         client: httpx.AsyncClient | None = None,
     ) -> httpx.Response:
-        """Async twin of :meth:`request` (for triggers). ``config`` must be loaded first."""
-        cfg = self.config
+        """Async twin of :meth:`request` (for triggers); the connection is read off the event loop."""
+        cfg = await self.aget_config()
         if client is None:
             async with httpx.AsyncClient(verify=cfg.verify, timeout=cfg.timeout, proxy=cfg.proxy) as own:
                 return await self.arequest(

@@ -1,0 +1,175 @@
+"""Wait until a Region Halland API endpoint answers the way a DAG needs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator
+
+from airflow_provider_rh.exceptions import ApiError, RegionHallandError
+from airflow_provider_rh.hooks.regionhalland import RegionHallandHook
+from airflow_provider_rh.triggers.regionhalland import (
+    RegionHallandApiTrigger,
+    ResponseCheck,
+    check_path,
+    import_check,
+    is_not_yet,
+)
+
+try:
+    from airflow.sdk.configuration import conf
+except ImportError:  # pragma: no cover - Airflow 3.0
+    from airflow.configuration import conf  # type: ignore[no-redef,unused-ignore]
+try:
+    from airflow.sdk.exceptions import AirflowSensorTimeout
+except ImportError:  # pragma: no cover - Airflow 3.0
+    from airflow.exceptions import AirflowSensorTimeout  # type: ignore[attr-defined,no-redef,unused-ignore]
+
+if TYPE_CHECKING:
+    import httpx
+    from airflow.sdk import Context
+
+
+class RegionHallandApiSensor(BaseSensorOperator):
+    """Poke an endpoint until it answers 2xx and ``response_check`` accepts the answer.
+
+    ``response_check(response: httpx.Response) -> bool`` gets the whole response, as the HTTP
+    provider's ``HttpSensor`` does (``response.json()`` for the body); without it any 2xx
+    passes. With ``not_found_ok=True`` a 404 means "not yet" instead of failing the task.
+
+    With ``deferrable=True`` the waiting happens in the triggerer
+    (:class:`~airflow_provider_rh.triggers.regionhalland.RegionHallandApiTrigger`), without a
+    worker slot, after one poke in the worker (an endpoint that is already ready costs no
+    deferral). The check then has to be importable there: a dotted path string such as
+    ``"mypackage.checks.units_ready"``, or a module-level function of such a module (not a
+    lambda and not a function defined in the DAG file, which the triggerer never parses).
+
+    .. code-block:: python
+
+        wait = RegionHallandApiSensor(
+            task_id="wait_for_unit",
+            path="/units/{{ params.unit_id }}",
+            not_found_ok=True,
+            response_check="mypackage.checks.unit_is_active",
+            deferrable=True,
+            poke_interval=300,
+        )
+    """
+
+    template_fields: Sequence[str] = ("path", "query_params", "headers", "json", "resource", "scopes")
+    template_fields_renderers = {"query_params": "json", "headers": "json", "json": "json"}
+    ui_color = "#e3f1e9"
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        method: str = "GET",
+        query_params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        resource: str | None = None,
+        scopes: str | list[str] | None = None,
+        response_check: ResponseCheck | str | None = None,
+        not_found_ok: bool = False,
+        regionhalland_conn_id: str = RegionHallandHook.default_conn_name,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.path = path
+        self.method = method.upper()
+        self.query_params = query_params
+        self.headers = headers
+        self.json = json
+        self.resource = resource
+        self.scopes = scopes
+        self.not_found_ok = not_found_ok
+        self.regionhalland_conn_id = regionhalland_conn_id
+        self.deferrable = deferrable
+        # Fail at DAG parse time, not hours later in the triggerer.
+        self.response_check = check_path(response_check) if deferrable and response_check else response_check
+
+    @cached_property
+    def hook(self) -> RegionHallandHook:
+        return RegionHallandHook(self.regionhalland_conn_id)
+
+    @cached_property
+    def _check(self) -> ResponseCheck | None:
+        if isinstance(self.response_check, str):
+            return import_check(self.response_check)
+        return self.response_check
+
+    def poke(self, context: Context) -> bool:
+        response = self.hook.request(
+            self.method,
+            self.path,
+            params=self.query_params,
+            headers=self.headers,
+            json=self.json,
+            resource=self.resource,
+            scopes=self.scopes,
+            raise_for_status=False,
+        )
+        return self._ready(response)
+
+    def _ready(self, response: httpx.Response) -> bool:
+        url = response.request.url.copy_with(query=None)
+        if is_not_yet(response, not_found_ok=self.not_found_ok):
+            self.log.info("%s %s answered 404: not there yet.", self.method, url)
+            return False
+        ready = self._check is None or bool(self._check(response))
+        self.log.info(
+            "%s %s answered %s; %s.",
+            self.method,
+            url,
+            response.status_code,
+            "ready" if ready else "response_check says not yet",
+        )
+        return ready
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        if self.poke(context):  # already there: no deferral round trip
+            return None
+        self.defer(
+            trigger=RegionHallandApiTrigger(
+                path=self.path,
+                regionhalland_conn_id=self.regionhalland_conn_id,
+                method=self.method,
+                query_params=self.query_params,
+                headers=self.headers,
+                json=self.json,
+                resource=self.resource,
+                scopes=self.scopes,
+                response_check=check_path(self.response_check) if self.response_check else None,
+                not_found_ok=self.not_found_ok,
+                poke_interval=self.poke_interval,
+                timeout=self.timeout,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout),
+        )
+
+    def execute_complete(self, context: Context, event: Mapping[str, Any]) -> None:
+        """Resume after the trigger: return on success, raise what the trigger reported otherwise."""
+        if event.get("status") == "success":
+            self.log.info(
+                "%s %s answered %s after %s pokes in the triggerer; ready.",
+                self.method,
+                event.get("url"),
+                event.get("status_code"),
+                event.get("pokes"),
+            )
+            return
+        message = str(event.get("message", "The trigger reported an error without a message."))
+        reason = event.get("reason")
+        if reason == "timeout":
+            raise AirflowSensorTimeout(message)
+        if reason == "ApiError":
+            raise ApiError(message, status_code=int(event["status_code"]), url=str(event.get("url", "")))
+        raise RegionHallandError(message)
