@@ -1,0 +1,92 @@
+"""Finding a value in a parsed JSON page by a dotted path or a list of keys.
+
+``"meta.next"`` walks ``page["meta"]["next"]``; a list (``["@odata.nextLink"]``) names the keys
+exactly. Keys may contain dots themselves (OData's ``@odata.nextLink``), so at each level the
+longest run of segments that is a key wins: ``"@odata.nextLink"`` finds that key whole, and
+``"meta.@odata.count"`` finds ``page["meta"]["@odata.count"]``. Digits index into lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias
+
+from airflow_provider_rh.exceptions import ConfigurationError
+
+#: A dotted path (``"data.items"``) or the keys one by one (``["@odata.nextLink"]``).
+KeyPath: TypeAlias = str | Sequence[str]
+
+
+def check_key_path(path: KeyPath | None, *, name: str) -> None:
+    """Refuse a path that is not a string or a list of strings, naming the argument."""
+    if path is None or isinstance(path, str):
+        return
+    if isinstance(path, Sequence) and all(isinstance(key, str) for key in path):
+        return
+    raise ConfigurationError(
+        f"{name} must be a dotted path like 'data.items' or a list of keys like ['@odata.nextLink'], "
+        f"got {path!r}.",
+        field=name,
+    )
+
+
+def describe(path: KeyPath | None) -> str:
+    """The path as a user wrote it, for messages."""
+    if path is None or path == "":
+        return "the page itself"
+    return repr(path) if isinstance(path, str) else repr(list(path))
+
+
+def lookup(document: Any, path: KeyPath | None) -> tuple[bool, Any]:
+    """``(True, value)`` if ``path`` leads somewhere in ``document``, else ``(False, None)``.
+
+    ``None`` and ``""`` mean the document itself (a page that is a bare list of records).
+    """
+    if path is None or path == "":
+        return True, document
+    if isinstance(path, str):
+        return _walk_dotted(document, path.split("."))
+    return _walk_keys(document, list(path))
+
+
+def find(document: Any, path: KeyPath | None, default: Any = None) -> Any:
+    """The value at ``path``, or ``default`` when the path leads nowhere."""
+    found, value = lookup(document, path)
+    return value if found else default
+
+
+def _walk_keys(node: Any, keys: list[str]) -> tuple[bool, Any]:
+    for key in keys:
+        found, node = _step(node, key)
+        if not found:
+            return False, None
+    return True, node
+
+
+def _walk_dotted(node: Any, parts: list[str]) -> tuple[bool, Any]:
+    if not parts:
+        return True, node
+    if isinstance(node, Mapping):
+        # Longest key first, so a key with dots in it beats a nested reading of the same text.
+        for size in range(len(parts), 0, -1):
+            key = ".".join(parts[:size])
+            if key in node:
+                found, value = _walk_dotted(node[key], parts[size:])
+                if found:
+                    return True, value
+        return False, None
+    found, child = _step(node, parts[0])
+    return _walk_dotted(child, parts[1:]) if found else (False, None)
+
+
+def _step(node: Any, key: str) -> tuple[bool, Any]:
+    if isinstance(node, Mapping):
+        return (True, node[key]) if key in node else (False, None)
+    if isinstance(node, list) and _is_index(key):
+        index = int(key)
+        return (True, node[index]) if -len(node) <= index < len(node) else (False, None)
+    return False, None
+
+
+def _is_index(key: str) -> bool:
+    return key.isdigit() or (key.startswith("-") and key[1:].isdigit())

@@ -1,0 +1,1 @@
+"""transfers of the Region Halland provider."""
