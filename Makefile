@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := tests/oidc_server/node_modules/.package-lock.json
 
-.PHONY: demo test lint sandbox install clean
+.PHONY: demo test lint sandbox bench install clean
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ sandbox: $(STAMP)
 ## The whole test suite (unit, OIDC provider, sandbox, real Airflow, S3 on moto).
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
+
+## The operator's pull against a hand-written HTTP loop (speed and memory).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/pull_vs_loop.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
