@@ -16,7 +16,6 @@ import argparse
 import gzip
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-CONNECTION_LINE = re.compile(r"AIRFLOW_CONN_REGIONHALLAND_DEFAULT='(.*)'\s*$")
+from airflow_provider_rh.sandbox.server import parse_connection_env_line
 
 
 def start_sandbox(records: int, state: Path) -> tuple[subprocess.Popen[str], dict[str, object]]:
@@ -36,9 +35,9 @@ def start_sandbox(records: int, state: Path) -> tuple[subprocess.Popen[str], dic
     assert proc.stdout is not None
     deadline = time.monotonic() + 60
     for line in proc.stdout:
-        match = CONNECTION_LINE.match(line)
-        if match:
-            return proc, json.loads(match.group(1))
+        connection = parse_connection_env_line(line)
+        if connection is not None:
+            return proc, connection
         if time.monotonic() > deadline:
             break
     proc.kill()

@@ -9,11 +9,12 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import re
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from airflow_provider_rh.sandbox.server import parse_connection_env_line
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / ".demo"
@@ -49,9 +50,8 @@ def start_sandbox(env: dict[str, str]) -> tuple[subprocess.Popen[str], dict[str,
             break
         if "PRIVATE KEY" not in line and not line.startswith("AIRFLOW_CONN_"):
             print(f"  sandbox | {line.rstrip()}")
-        match = re.match(r"AIRFLOW_CONN_REGIONHALLAND_DEFAULT='(.*)'\s*$", line)
-        if match:
-            connection = json.loads(match.group(1))
+        connection = parse_connection_env_line(line)
+        if connection is not None:
             print(
                 "  sandbox | AIRFLOW_CONN_REGIONHALLAND_DEFAULT='{...}' (see .demo/sandbox/connection.json)"
             )

@@ -35,6 +35,20 @@ from airflow_provider_rh.sandbox.gateway import Gateway
 from airflow_provider_rh.sandbox.stats import Stats
 
 CONN_ENV_VAR = "AIRFLOW_CONN_REGIONHALLAND_DEFAULT"
+
+
+def parse_connection_env_line(line: str) -> dict[str, Any] | None:
+    """The connection in a line printed by :meth:`Sandbox.connection_env_line`; ``None`` otherwise.
+
+    Its exact inverse (shell quoting included), for scripts and tests that start the CLI.
+    """
+    if not line.startswith(f"{CONN_ENV_VAR}="):
+        return None
+    [assignment] = shlex.split(line)
+    connection: dict[str, Any] = json.loads(assignment.partition("=")[2])
+    return connection
+
+
 _START_TIMEOUT = 10.0
 _STOP_TIMEOUT = 10.0
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import shlex
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import httpx
 import pytest
 
 from airflow_provider_rh.sandbox.__main__ import build_parser, config_from_args
+from airflow_provider_rh.sandbox.server import parse_connection_env_line
 
 pytestmark = pytest.mark.integration
 START_TIMEOUT = 30.0
@@ -60,9 +60,8 @@ def cli(*args: str) -> Iterator[list[str]]:
 
 
 def printed_connection(lines: list[str]) -> dict[str, object]:
-    [line] = [line for line in lines if line.startswith("AIRFLOW_CONN_REGIONHALLAND_DEFAULT=")]
-    [assignment] = shlex.split(line)
-    return dict(json.loads(assignment.partition("=")[2]))
+    [connection] = [c for c in map(parse_connection_env_line, lines) if c is not None]
+    return connection
 
 
 def test_help_documents_every_option() -> None:

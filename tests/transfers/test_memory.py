@@ -7,7 +7,6 @@ anywhere would push the peak far above the bound.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import time
@@ -20,12 +19,12 @@ import pytest
 from airflow_provider_rh.core.oauth import SHARED_TOKEN_CACHE
 from airflow_provider_rh.pagination import NextLinkPagination
 from airflow_provider_rh.sandbox.data import units
+from airflow_provider_rh.sandbox.server import parse_connection_env_line
 from airflow_provider_rh.transfers.api_to_storage import RegionHallandApiToStorageOperator
 
 pytestmark = pytest.mark.integration
 
 RECORDS = 20_000
-CONNECTION_LINE = re.compile(r"AIRFLOW_CONN_REGIONHALLAND_DEFAULT='(.*)'\s*$")
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +40,13 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         assert proc.stdout is not None
         deadline = time.monotonic() + 60
+        connection = None
         for line in proc.stdout:
-            match = CONNECTION_LINE.match(line)
-            if match or time.monotonic() > deadline:
+            connection = parse_connection_env_line(line)
+            if connection is not None or time.monotonic() > deadline:
                 break
-        assert match, "rh-sandbox did not print its connection"
-        yield match.group(1)
+        assert connection is not None, "rh-sandbox did not print its connection"
+        yield json.dumps(connection)
     finally:
         proc.terminate()
         try:
