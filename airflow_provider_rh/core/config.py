@@ -41,6 +41,20 @@ KNOWN_EXTRAS = (
 #: Airflow < 3.2 stores form fields as ``extra__<conn_type>__<name>``.
 _FORM_PREFIX = "extra__regionhalland__"
 
+#: Extras that hold secrets; Airflow's sensitive words are in their names.
+SECRET_EXTRAS = ("private_key", "private_key_passphrase")
+
+
+def connection_secrets(password: str | None, extra: Mapping[str, Any]) -> list[str]:
+    """The secret values of a connection (subscriber key, key, passphrase), as stored.
+
+    Read from the raw fields, before parsing, so they can be masked even when parsing fails.
+    """
+    values: list[Any] = [password]
+    for name in SECRET_EXTRAS:
+        values += [extra.get(name), extra.get(f"{_FORM_PREFIX}{name}")]
+    return [value for value in values if isinstance(value, str) and value]
+
 
 @dataclass(frozen=True)
 class ClientConfig:
@@ -113,12 +127,6 @@ class ClientConfig:
             proxy=_url(extras.get("proxy"), "proxy"),
             test_path=_text(extras.get("test_path")),
         )
-
-    @property
-    def secrets(self) -> list[str]:
-        """Values that must never appear in logs (for the secrets masker)."""
-        values = [self.subscription_key, self.private_key, self.private_key_passphrase]
-        return [v for v in values if v]
 
 
 def _normalize_extras(extra: Mapping[str, Any]) -> dict[str, Any]:

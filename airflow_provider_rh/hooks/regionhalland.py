@@ -16,7 +16,7 @@ import httpx
 
 from airflow_provider_rh._compat import BaseHook, mask_secret
 from airflow_provider_rh.core.client import ApiClient
-from airflow_provider_rh.core.config import ClientConfig
+from airflow_provider_rh.core.config import ClientConfig, connection_secrets
 from airflow_provider_rh.core.credentials import certificate_fingerprint
 from airflow_provider_rh.core.oauth import TokenProvider
 from airflow_provider_rh.core.retry import RetryPolicy
@@ -82,11 +82,9 @@ class RegionHallandHook(BaseHook):
     def config(self) -> ClientConfig:
         """The connection, parsed and checked; secrets are masked as soon as they are read."""
         conn = self.get_connection(self.regionhalland_conn_id)
-        register_secret(conn.password)
         extra = conn.extra_dejson
-        for name in ("private_key", "private_key_passphrase"):
-            value = extra.get(name) or extra.get(f"extra__{CONN_TYPE}__{name}")
-            register_secret(value if isinstance(value, str) else None)
+        for secret in connection_secrets(conn.password, extra):
+            register_secret(secret)
         return config_from_connection(conn.host, conn.login, conn.password, extra, conn.port)
 
     async def aget_config(self) -> ClientConfig:

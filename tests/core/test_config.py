@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_rh.core.config import ClientConfig
+from airflow_provider_rh.core.config import ClientConfig, connection_secrets
 from airflow_provider_rh.exceptions import ConfigurationError
 
 BASE = {"token_url": "https://adfs.example.se/adfs/oauth2/token/", "resource": "hsainfoapi.regionhalland.se"}
@@ -81,8 +81,17 @@ def test_verify_values(value, expected):
 
 
 def test_repr_has_no_secrets():
-    cfg = make({"private_key": "-----BEGIN PRIVATE KEY-----abc", "private_key_passphrase": "pp-secret"})
-    text = repr(cfg)
+    extra = {"private_key": "-----BEGIN PRIVATE KEY-----abc", "private_key_passphrase": "pp-secret"}
+    text = repr(make(extra))
     for secret in ("sub-key", "pp-secret", "BEGIN PRIVATE KEY"):
         assert secret not in text
-    assert set(cfg.secrets) == {"sub-key", "-----BEGIN PRIVATE KEY-----abc", "pp-secret"}
+    assert set(connection_secrets("sub-key", extra)) == {
+        "sub-key",
+        "-----BEGIN PRIVATE KEY-----abc",
+        "pp-secret",
+    }
+
+
+def test_connection_secrets_include_form_prefixed_extras():
+    extra = {"extra__regionhalland__private_key_passphrase": "pp-secret", "token_url": "https://t/"}
+    assert connection_secrets(None, extra) == ["pp-secret"]
