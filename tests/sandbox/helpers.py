@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import time
 import uuid
@@ -13,13 +12,12 @@ from typing import Any
 
 import httpx
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from airflow_provider_rh.sandbox import Sandbox, SandboxConfig
+from tests.pki import make_cert
 
 HSAINFO = "hsainfoapi.regionhalland.se"
 ANNAT = "annatapi.regionhalland.se"
@@ -41,24 +39,9 @@ class FakeClock:
 
 
 def new_key_and_cert(common_name: str = "other.example.se") -> tuple[str, str]:
-    """A throwaway RSA key (PKCS#8 PEM) and self-signed certificate (PEM)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    return key_pem, cert.public_bytes(serialization.Encoding.PEM).decode()
+    """A throwaway RSA key (PKCS#8 PEM) and self-signed certificate (PEM), valid for 30 days."""
+    cert = make_cert(common_name, days_valid=30)
+    return cert.key_pem(), cert.cert_pem
 
 
 def x5t_of(cert_pem: str) -> str:
