@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := tests/oidc_server/node_modules/.package-lock.json
 
-.PHONY: demo test lint sandbox bench install clean
+.PHONY: demo test lint sandbox bench install clean deploy-test
 
 install: $(STAMP)
 
@@ -33,6 +33,13 @@ test: $(STAMP) $(NODE_STAMP)
 ## The operator's pull against a hand-written HTTP loop (speed and memory).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pull_vs_loop.py
+
+## A real multi-process Airflow (PostgreSQL, Redis, Celery x2, scheduler, dag-processor, triggerer,
+## api-server) runs scheduled DAGs against the sandbox; installs Debian packages with apt first.
+deploy-test: $(STAMP)
+	scripts/ci/install-services.sh
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test,deploy]'
+	$(BIN)/python -m pytest tests_deploy -s -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
