@@ -311,7 +311,20 @@ def _run(
                 f"mean task {sum(durations) / max(len(durations), 1):.1f} s; per worker {per_worker}",
             )
         )
-    total_tasks = sum(len(items) for items in tis.values())
+    every = [t for items in tis.values() for t in items]
+    total_tasks = len(every)
+    first_start = min(_when(t["start_date"]) for t in every)
+    span = (max(_when(t["end_date"]) for t in every) - first_start).total_seconds()
+    rate = total_tasks / span * 60
+    report.append(("all DAGs", f"{total_tasks} tasks in {span:.0f} s = {rate:.1f} tasks/min"))
+    waits = [
+        (_when(t["start_date"]) - _when(t["queued_when"])).total_seconds()
+        for t in every
+        if t.get("queued_when") and t.get("start_date")
+    ]
+    if waits:
+        mean_wait = sum(waits) / len(waits)
+        report.append(("queued -> running (mean, max)", f"{mean_wait:.1f} s, {max(waits):.1f} s"))
     report.append(("records landed (hourly)", str(len(ids))))
     report.append(("token requests at the sandbox", f"{sandbox.token_requests()} for {total_tasks} tasks"))
     width = max(len(k) for k, _ in report)
