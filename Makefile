@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := tests/oidc_server/node_modules/.package-lock.json
 
-.PHONY: demo test lint sandbox bench install clean deploy-test
+.PHONY: demo test lint sandbox bench install clean deploy-test matrix
 
 install: $(STAMP)
 
@@ -41,10 +41,15 @@ deploy-test: $(STAMP)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test,deploy]'
 	$(BIN)/python -m pytest tests_deploy -s -p no:cacheprovider
 
+## Every supported Airflow minor (latest patch, dependencies of its day) and the lowest-direct
+## floors, each in its own venv under .matrix/; prints a version -> result table.
+matrix: $(STAMP)
+	scripts/ci/matrix.sh
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy airflow_provider_rh
 
 clean:
-	rm -rf $(VENV) .demo tests/oidc_server/node_modules
+	rm -rf $(VENV) .demo .matrix tests/oidc_server/node_modules

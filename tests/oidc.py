@@ -94,10 +94,10 @@ def public_jwk(cert: TestCert, kid: str | None = "x5t") -> dict[str, Any]:
     public_key = cert.key.public_key()
     jwk: dict[str, Any]
     if isinstance(public_key, rsa.RSAPublicKey):
-        jwk = RSAKey.import_key(public_key).as_dict(private=False)
+        jwk = RSAKey.import_key(cert.public_pem).as_dict(private=False)
         jwk["alg"] = "RS256"
     elif isinstance(public_key, ec.EllipticCurvePublicKey):
-        jwk = ECKey.import_key(public_key).as_dict(private=False)
+        jwk = ECKey.import_key(cert.public_pem).as_dict(private=False)
         jwk["alg"] = "ES256"
     else:  # pragma: no cover - make_cert makes only RSA and EC keys
         raise TypeError(type(public_key))

@@ -25,6 +25,15 @@ class TestCert:
     def cert_pem(self) -> str:
         return self.cert.public_bytes(serialization.Encoding.PEM).decode()
 
+    @property
+    def public_pem(self) -> str:
+        """The public key as SubjectPublicKeyInfo PEM, the form every joserfc >= 1.0 imports."""
+        return (
+            self.key.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
+
     def key_pem(self, passphrase: str | None = None) -> str:
         encryption: serialization.KeySerializationEncryption = (
             serialization.BestAvailableEncryption(passphrase.encode())

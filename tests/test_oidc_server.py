@@ -49,9 +49,9 @@ def client_assertion(
     now = int(time.time())
     key: RSAKey | ECKey
     if isinstance(cert.key, rsa.RSAPrivateKey):
-        key, alg = RSAKey.import_key(cert.key), "RS256"
+        key, alg = RSAKey.import_key(cert.key_pem()), "RS256"
     else:
-        key, alg = ECKey.import_key(cert.key), "ES256"
+        key, alg = ECKey.import_key(cert.key_pem()), "ES256"
     header: dict[str, Any] = {"alg": alg, "typ": "JWT", "x5t": cert_thumbprint(cert)}
     if kid is not None:
         header["kid"] = kid

@@ -105,16 +105,22 @@ def build_client_assertion(
 
 
 def _jose_key(credentials: SigningCredentials, alg: str) -> RSAKey | ECKey:
+    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
+    # joserfc before 1.6 imports only serialized keys, not cryptography's key objects; PKCS#8
+    # PEM works on every joserfc >= 1.0 and never leaves memory.
+    pem = credentials.key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     if isinstance(credentials.key, ec.EllipticCurvePrivateKey):
         if not alg.startswith("ES"):
             raise ConfigurationError(
                 f"An EC key signs with ES256/ES384/ES512, not {alg}.", field="assertion_algorithm"
             )
-        ec_key: ECKey = ECKey.import_key(credentials.key)  # type: ignore[arg-type]
+        ec_key: ECKey = ECKey.import_key(pem)
         return ec_key
     if alg.startswith("ES"):
         raise ConfigurationError(f"An RSA key signs with RS*/PS*, not {alg}.", field="assertion_algorithm")
-    rsa_key: RSAKey = RSAKey.import_key(credentials.key)  # type: ignore[arg-type]
+    rsa_key: RSAKey = RSAKey.import_key(pem)
     return rsa_key

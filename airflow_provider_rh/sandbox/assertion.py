@@ -7,11 +7,13 @@ each rule refuses with its own reason (appended to the usual opaque MSIS9622 tex
 
 from __future__ import annotations
 
+import inspect
 import json
 import threading
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc import jws
 from joserfc.errors import JoseError
@@ -22,6 +24,17 @@ from airflow_provider_rh.sandbox.registry import Client
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ALGORITHMS = ("RS256",)
+
+
+#: joserfc >= 1.4 checks header names and size while extracting and takes a registry for it;
+#: older ones check nothing there, which is all this step needs (the signature is checked later).
+_EXTRACT_TAKES_REGISTRY = "registry" in inspect.signature(jws.extract_compact).parameters
+
+
+def _extract(assertion: str) -> jws.CompactSignature:
+    if _EXTRACT_TAKES_REGISTRY:
+        return jws.extract_compact(assertion.encode(), registry=_registry())
+    return jws.extract_compact(assertion.encode())
 
 
 def _registry() -> jws.JWSRegistry:
@@ -51,7 +64,7 @@ class ReplayCache:
 def unverified_header_and_claims(assertion: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The header and claims before any check: needed to find which client and certificate to use."""
     try:
-        obj = jws.extract_compact(assertion.encode(), registry=_registry())
+        obj = _extract(assertion)
         claims = json.loads(obj.payload)
     except (JoseError, ValueError) as exc:
         raise invalid_client("client_assertion is not a compact JWS with a JSON payload") from exc
@@ -85,9 +98,12 @@ def verify_client_assertion(
     public_key = certificate.public_key()
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise invalid_client("the registered certificate has no RSA key (RS256 needs one)")
-    key = RSAKey.import_key(public_key)
+    # As PEM: joserfc before 1.6 imports only serialized keys.
+    key = RSAKey.import_key(
+        public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     try:
-        valid = jws.validate_compact(jws.extract_compact(assertion.encode(), registry=_registry()), key)
+        valid = jws.validate_compact(_extract(assertion), key)
     except JoseError as exc:
         raise invalid_client(f"signature cannot be verified: {exc.error}") from exc
     if not valid:

@@ -31,7 +31,7 @@ def creds(cert):
 
 
 def _decode(token, cert, algorithms=("RS256",)):
-    key = RSAKey.import_key(cert.cert.public_key())
+    key = RSAKey.import_key(cert.public_pem)
     return jwt.decode(token, key, algorithms=list(algorithms))
 
 
@@ -72,7 +72,7 @@ def test_ps256_and_es256(creds, cert):
     ec = make_cert(key_type="ec")
     ec_creds = load_credentials(certificate=ec.cert_pem, private_key=ec.key_pem())
     token = build_client_assertion(ec_creds, client_id=CLIENT_ID, audience=TOKEN_URL)
-    decoded = jwt.decode(token, ECKey.import_key(ec.cert.public_key()), algorithms=["ES256"])
+    decoded = jwt.decode(token, ECKey.import_key(ec.public_pem), algorithms=["ES256"])
     assert decoded.header["alg"] == "ES256"
 
 

@@ -29,7 +29,7 @@ def test_token_request_form_matches_the_platform_docs():
     assert data["client_assertion_type"] == CLIENT_ASSERTION_TYPE
     assert data["resource"] == "hsainfoapi.regionhalland.se"
     assert data["scope"] == "hsainfoapi.read"
-    claims = jwt.decode(data["client_assertion"], RSAKey.import_key(CERT.cert.public_key())).claims
+    claims = jwt.decode(data["client_assertion"], RSAKey.import_key(CERT.public_pem)).claims
     assert claims["aud"] == TOKEN_URL  # exactly as written, trailing slash included
 
 
@@ -41,7 +41,7 @@ def test_assertion_audience_override():
         return token_response()
 
     make_client(handler, assertion_audience="https://adfs.example.se/adfs").tokens.get_token()
-    claims = jwt.decode(seen[0]["client_assertion"], RSAKey.import_key(CERT.cert.public_key())).claims
+    claims = jwt.decode(seen[0]["client_assertion"], RSAKey.import_key(CERT.public_pem)).claims
     assert claims["aud"] == "https://adfs.example.se/adfs"
 
 

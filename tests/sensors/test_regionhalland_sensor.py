@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from airflow.sdk.exceptions import AirflowSensorTimeout, TaskDeferred
+
+try:
+    from airflow.sdk.exceptions import AirflowSensorTimeout, TaskDeferred
+except ImportError:  # Airflow 3.1: still in airflow.exceptions
+    from airflow.exceptions import AirflowSensorTimeout, TaskDeferred  # type: ignore[attr-defined,no-redef]
 
 from airflow_provider_rh.exceptions import ApiError, ConfigurationError, RegionHallandError
 from airflow_provider_rh.sensors.regionhalland import RegionHallandApiSensor

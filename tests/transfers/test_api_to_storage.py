@@ -200,7 +200,12 @@ def next_page(page: Page) -> None:
 
 
 def test_a_dag_with_every_strategy_serializes_and_copies() -> None:
-    from airflow.serialization.serialized_objects import DagSerialization
+    try:
+        from airflow.serialization.serialized_objects import DagSerialization
+    except ImportError:  # Airflow 3.1
+        from airflow.serialization.serialized_objects import (  # type: ignore[attr-defined,no-redef]
+            SerializedDAG as DagSerialization,
+        )
 
     strategies = [
         NextLinkPagination("@odata.nextLink"),

@@ -65,8 +65,10 @@ def test_404_counts_as_not_yet_until_the_timeout(sb):
     trigger = RegionHallandApiTrigger(path="/units/999", not_found_ok=True, poke_interval=0.05, timeout=0.3)
     event = first_event(trigger)
     assert event["status"] == "error"
+    # A timeout, not the ApiError a 404 is without not_found_ok: the 404s were "not yet". How
+    # many pokes fit in 0.3 s depends on the machine's load (the first one fetches a token).
     assert event["reason"] == "timeout"
-    assert event["pokes"] >= 2
+    assert event["pokes"] >= 1
     assert "/units/999" in event["message"]
     assert "0.3 s" in event["message"]
 
@@ -145,7 +147,10 @@ def test_serialize_round_trips():
 
 def test_serialize_survives_airflows_encoding():
     """The kwargs go through Airflow's serde (``dag.test``, the triggerer) and come back equal."""
-    from airflow.sdk.serde import deserialize, serialize
+    try:
+        from airflow.sdk.serde import deserialize, serialize
+    except ImportError:  # Airflow 3.1
+        from airflow.serialization.serde import deserialize, serialize  # type: ignore[no-redef]
 
     _, kwargs = full_trigger().serialize()
     assert deserialize(serialize(kwargs)) == kwargs

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The supported Airflow versions, each in a fresh venv with the dependencies of its day, running
+# the tests that matter per version; then the lowest-direct run that proves pyproject's floors.
+#
+# Airflow's constraints files (the usual way to get period-correct dependencies) live on GitHub,
+# which CI here cannot reach; `uv pip install --exclude-newer <release date + 1 day>` resolves
+# as of the release instead, which reproduces them closely.
+#
+# Usage: scripts/ci/matrix.sh [3.1|3.2|3.3|lowest ...]   (default: all)
+# Venvs live in .matrix/ (gitignored) and are rebuilt only when pyproject.toml changes.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+PYTHON=${PYTHON:-python3}
+UV=${UV:-.venv/bin/uv}
+CACHE=.matrix
+# name | Airflow requirement | exclude-newer (release upload day + 1) | extra pins
+# Extra pins stand in where the date alone misses the constraints: structlog 25.5.0 came out
+# hours before Airflow 3.1.1 (whose constraints pin 25.4.0) and breaks its logging.
+# Latest patch of each supported minor on PyPI (`pip index versions apache-airflow`); dates from
+# PyPI's upload-time of the wheel. The floor run takes the lowest allowed version of every
+# direct dependency (`--resolution lowest-direct`) with the index as of the floor release.
+ROWS=(
+    "3.1|apache-airflow==3.1.8|2026-03-12"
+    "3.2|apache-airflow==3.2.2|2026-05-30"
+    "3.3|apache-airflow==3.3.2|2026-09-18"
+    "lowest|apache-airflow|2025-10-28|structlog<25.5"
+)
+# What matters per version: the auth core, the hook against the sandbox, the connection form
+# data and provider info, the operator and the sensor through dag.test(), the trigger, the example
+# DAGs through `airflow dags test`. The OIDC-provider (Node) tests are version-independent.
+SELECTION=(
+    tests/core
+    tests/hooks/test_hook_sandbox.py
+    tests/hooks/test_provider_info.py
+    tests/operators
+    tests/sensors
+    tests/triggers
+    tests/transfers/test_api_to_storage.py
+    tests/transfers/test_example_dags.py
+)
+
+if [ ! -x "$UV" ]; then
+    "$PYTHON" -m venv .venv && .venv/bin/python -m pip install --quiet uv || exit 2
+fi
+wanted=("$@")
+selected() {
+    [ "${#wanted[@]}" -eq 0 ] && return 0
+    local w
+    for w in "${wanted[@]}"; do [ "$w" = "$1" ] && return 0; done
+    return 1
+}
+
+stamp_of() { sha256sum pyproject.toml | cut -c1-16; }
+
+install() {  # name requirement date pins -> 0 when the venv is ready
+    local name=$1 req=$2 date=$3 pins=$4 venv="$CACHE/$1" extra=()
+    local stamp
+    stamp="$(stamp_of)-$req-$date-$pins"
+    if [ -f "$venv/.stamp" ] && [ "$(cat "$venv/.stamp")" = "$stamp" ]; then
+        return 0
+    fi
+    [ "$name" = lowest ] && extra=(--resolution lowest-direct)
+    [ -n "$pins" ] && extra+=("$pins")
+    rm -rf "$venv"
+    "$UV" venv --quiet --python "$PYTHON" "$venv" || return 1
+    # Editable: the tests import the checkout; the DAG files come from it too.
+    "$UV" pip install --quiet --python "$venv/bin/python" --exclude-newer "${date}T00:00:00Z" \
+        "${extra[@]}" "$req" -e ".[test,sandbox]" || return 1
+    echo "$stamp" > "$venv/.stamp"
+}
+
+run_tests() {  # name -> pytest exit code
+    local venv="$CACHE/$1"
+    # The whole suite must at least collect on every version; the selection must pass.
+    "$venv/bin/python" -m pytest --collect-only -q -p no:cacheprovider tests > "$CACHE/$1.collect.log" 2>&1 \
+        || { tail -30 "$CACHE/$1.collect.log"; return 1; }
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider --maxfail=5 "${SELECTION[@]}"
+}
+
+mkdir -p "$CACHE"
+declare -a summary
+status=0
+for row in "${ROWS[@]}"; do
+    IFS='|' read -r name req date pins <<< "$row"
+    selected "$name" || continue
+    echo "=== $name: $req, dependencies as of $date ==="
+    started=$(date +%s)
+    if ! install "$name" "$req" "$date" "$pins" > "$CACHE/$name.install.log" 2>&1; then
+        tail -30 "$CACHE/$name.install.log"
+        summary+=("$(printf '%-7s %-24s %-12s %s' "$name" "$req" "install" "FAILED")")
+        status=1
+        continue
+    fi
+    installed=$("$CACHE/$name/bin/python" -c 'import airflow; print(airflow.__version__)' 2>/dev/null)
+    if run_tests "$name"; then
+        result=passed
+    else
+        result=FAILED
+        status=1
+    fi
+    summary+=("$(printf '%-7s %-24s %-12s %s (%ss)' "$name" "$req" "airflow $installed" "$result" \
+        $(( $(date +%s) - started )))")
+done
+
+# A newer patch than the table's is a reason to update it, not a failure.
+latest=$("$PYTHON" -m pip index versions apache-airflow 2>/dev/null | sed -n 's/^Available versions: //p')
+for row in "${ROWS[@]}"; do
+    IFS='|' read -r name req _ <<< "$row"
+    [ "$name" = lowest ] && continue
+    newest=$(tr ',' '\n' <<< "$latest" | tr -d ' ' | grep -E "^${name//./\\.}\.[0-9]+$" | sort -V | tail -1)
+    [ -n "$newest" ] && [ "$req" != "apache-airflow==$newest" ] && echo "note: $name has $newest on PyPI; update ROWS"
+done
+
+echo
+echo "Airflow version matrix"
+printf '%s\n' "${summary[@]}"
+exit $status
