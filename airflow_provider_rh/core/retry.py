@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import tenacity
 
+from airflow_provider_rh.core.fields import describe
 from airflow_provider_rh.exceptions import TransportError
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -136,9 +137,15 @@ def transport_error(exc: httpx.TransportError) -> TransportError:
     except RuntimeError:
         url = None
     reason = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return TransportError(
+            f"{url or 'The server'} timed out: {type(exc).__name__}: {reason}. Check the server is "
+            f"up and reachable, or raise {describe('timeout')} if it is only slow.",
+            url=url,
+        )
     return TransportError(
         f"Could not reach {url or 'the server'}: {type(exc).__name__}: {reason}. Check the URL, "
-        "the network/proxy settings (extra.proxy) and that the server is up.",
+        f"the network/proxy settings ({describe('proxy')}) and that the server is up.",
         url=url,
     )
 
