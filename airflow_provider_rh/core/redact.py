@@ -23,8 +23,8 @@ MIN_SECRET_CHARS = 4
 MAX_REGISTERED = 4096
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # PEM blocks, whole or cut off by an excerpt.
-    (re.compile(r"-----BEGIN [A-Z0-9 ]+-----.*?(?:-----END [A-Z0-9 ]+-----|\Z)", re.S), "[PEM " + MASK + "]"),
+    # PEM bodies (base64, maybe with escaped newlines), whole or cut off by an excerpt.
+    (re.compile(r"(-----BEGIN [A-Z0-9 ]+-----)(?:[A-Za-z0-9+/=\s:,.\\]|-(?!----)){16,}"), r"\1" + MASK),
     # JWS (3 parts) and JWE (5 parts): a base64url JSON header always starts with "eyJ".
     (re.compile(r"eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){2,4}"), MASK),
     # "Authorization: <anything>" up to the end of the line or a JSON/form delimiter.
