@@ -1,24 +1,23 @@
-"""One HTTP attempt, bounded in time and in size, on any httpx client (sync or async).
+"""One HTTP attempt, bounded in time and in size, sync or async.
 
-httpx's ``timeout`` bounds each socket operation, so a server that trickles a byte a second
-holds a call forever. Here ``timeout`` is the whole attempt: httpcore looks the connect, write
-and read timeouts up before every socket operation, and :class:`Deadline` answers with what is
-left of the attempt, so headers and body alike stop at the deadline. The body is read in
-chunks and refused beyond a size cap (after decompression, so a small gzip bomb counts at its
+``timeout`` is the whole attempt, headers and body: :func:`send` sets the attempt's
+:class:`~airflow_provider_rh.core.deadline.Deadline`, which clients made by :func:`make_client`
+/ :func:`make_async_client` enforce at every socket operation (any other client still gets it
+as httpx's timeout extension and between body chunks). The body is read in chunks and refused
+beyond a size cap (after decompression, so a small gzip bomb counts at its
 real size). httpx's own exception texts are re-raised redacted and without the chain, because a
 malformed header value would otherwise travel in them.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 
 from airflow_provider_rh.core.config import ClientConfig
-from airflow_provider_rh.core.fields import describe
+from airflow_provider_rh.core.deadline import CURRENT, Deadline, bound
 from airflow_provider_rh.core.redact import redact
 from airflow_provider_rh.core.urls import shown
 from airflow_provider_rh.exceptions import PayloadTooLargeError
@@ -29,38 +28,6 @@ MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024
 MAX_API_RESPONSE_BYTES = 256 * 1024 * 1024
 
 _DROPPED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
-
-
-class Deadline(dict[str, float]):
-    """httpx's ``timeout`` extension whose every value is what is left of one total deadline."""
-
-    def __init__(self, seconds: float, *, clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(connect=seconds, read=seconds, write=seconds, pool=seconds)
-        self.seconds = seconds
-        self._clock = clock
-        self._ends = clock() + seconds
-
-    def remaining(self) -> float:
-        return self._ends - self._clock()
-
-    def get(self, key: str, default: Any = None) -> Any:
-        if key not in self:
-            return default
-        # Never 0: a socket timeout of 0 means non-blocking, not "expired".
-        return max(0.001, min(dict.__getitem__(self, key), self.remaining()))
-
-    def __getitem__(self, key: str) -> float:
-        value: float = self.get(key)
-        return value
-
-    def expired(self) -> bool:
-        return self.remaining() <= 0
-
-    def message(self) -> str:
-        return (
-            f"no complete answer within {self.seconds:g} s ({describe('timeout')}, the limit for "
-            "one HTTP call, headers and body)"
-        )
 
 
 def _too_large(response: httpx.Response, limit: int, size: int, advice: str) -> PayloadTooLargeError:
@@ -135,6 +102,7 @@ def send(
     """Send one request and read its body within ``timeout`` seconds and ``max_bytes`` bytes."""
     deadline = Deadline(timeout)
     request = client.build_request(method, url, extensions={"timeout": deadline}, **kwargs)
+    reset = CURRENT.set(deadline)
     try:
         response = client.send(request, stream=True)
         try:
@@ -145,6 +113,8 @@ def send(
             response.close()
     except httpx.TransportError as exc:
         raise _sanitized(exc, request, deadline) from None
+    finally:
+        CURRENT.reset(reset)
     return _complete(response, body)
 
 
@@ -174,6 +144,7 @@ async def asend(
     """Async twin of :func:`send`."""
     deadline = Deadline(timeout)
     request = client.build_request(method, url, extensions={"timeout": deadline}, **kwargs)
+    reset = CURRENT.set(deadline)
     try:
         response = await client.send(request, stream=True)
         try:
@@ -184,7 +155,19 @@ async def asend(
             await response.aclose()
     except httpx.TransportError as exc:
         raise _sanitized(exc, request, deadline) from None
+    finally:
+        CURRENT.reset(reset)
     return _complete(response, body)
+
+
+def make_client(config: ClientConfig) -> httpx.Client:
+    """An ``httpx.Client`` for the connection whose attempts :func:`send` bounds completely."""
+    return bound(httpx.Client(**client_options(config)))
+
+
+def make_async_client(config: ClientConfig) -> httpx.AsyncClient:
+    """Async twin of :func:`make_client` (triggers)."""
+    return bound(httpx.AsyncClient(**client_options(config)))
 
 
 def client_options(config: ClientConfig) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from airflow_provider_rh.core.config import ClientConfig
 from airflow_provider_rh.core.credentials import SigningCredentials, load_credentials
 from airflow_provider_rh.core.fields import describe
 from airflow_provider_rh.core.hints import hint_for
-from airflow_provider_rh.core.http import MAX_TOKEN_RESPONSE_BYTES, asend, client_options, send
+from airflow_provider_rh.core.http import MAX_TOKEN_RESPONSE_BYTES, asend, make_client, send
 from airflow_provider_rh.core.retry import RetryPolicy
 from airflow_provider_rh.core.tokens import (
     AccessToken,
@@ -144,7 +144,7 @@ class TokenProvider:
     @property
     def http(self) -> httpx.Client:
         if self._http is None:
-            self._http = httpx.Client(**client_options(self.config))
+            self._http = make_client(self.config)
         return self._http
 
     def token_endpoint(self) -> str:

@@ -140,7 +140,7 @@ def transport_error(exc: httpx.TransportError) -> TransportError:
     if isinstance(exc, httpx.TimeoutException):
         return TransportError(
             f"{url or 'The server'} timed out: {type(exc).__name__}: {reason}. Check the server is "
-            f"up and reachable, or raise {describe('timeout')} if it is only slow.",
+            "up and reachable, or raise the timeout if it is only slow.",
             url=url,
         )
     return TransportError(

@@ -18,7 +18,7 @@ from airflow_provider_rh.core.client import ApiClient
 from airflow_provider_rh.core.config import ClientConfig, connection_secrets
 from airflow_provider_rh.core.credentials import certificate_fingerprint
 from airflow_provider_rh.core.fields import describe
-from airflow_provider_rh.core.http import client_options
+from airflow_provider_rh.core.http import make_async_client
 from airflow_provider_rh.core.oauth import TokenProvider
 from airflow_provider_rh.core.retry import RetryPolicy
 from airflow_provider_rh.exceptions import ConfigurationError, RegionHallandError
@@ -179,7 +179,7 @@ class RegionHallandHook(BaseHook):
         """Async twin of :meth:`request` (for triggers); the connection is read off the event loop."""
         cfg = await self.aget_config()
         if client is None:
-            async with httpx.AsyncClient(**client_options(cfg)) as own:
+            async with make_async_client(cfg) as own:
                 return await self.arequest(
                     method,
                     path,
