@@ -143,6 +143,13 @@ def transport_error(exc: httpx.TransportError) -> TransportError:
             "up and reachable, or raise the timeout if it is only slow.",
             url=url,
         )
+    if "certificate verify failed" in reason.lower():
+        return TransportError(
+            f"Could not reach {url or 'the server'}: its TLS certificate is not trusted ({reason}). "
+            f"If it is signed by your organisation's CA, set {describe('verify')} to the path of "
+            "that CA bundle (PEM) on every worker.",
+            url=url,
+        )
     return TransportError(
         f"Could not reach {url or 'the server'}: {type(exc).__name__}: {reason}. Check the URL, "
         f"the network/proxy settings ({describe('proxy')}) and that the server is up.",
