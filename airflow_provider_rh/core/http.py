@@ -20,7 +20,7 @@ from airflow_provider_rh.core.config import ClientConfig
 from airflow_provider_rh.core.deadline import CURRENT, Deadline, bound
 from airflow_provider_rh.core.redact import redact
 from airflow_provider_rh.core.urls import shown
-from airflow_provider_rh.exceptions import PayloadTooLargeError
+from airflow_provider_rh.exceptions import PayloadTooLargeError, UnsafeUrlError
 
 #: Size cap of token and discovery responses: a token response is a few KB.
 MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024
@@ -28,6 +28,23 @@ MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024
 MAX_API_RESPONSE_BYTES = 256 * 1024 * 1024
 
 _DROPPED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def _build(
+    client: httpx.Client | httpx.AsyncClient,
+    method: str,
+    url: str,
+    deadline: Deadline,
+    kwargs: dict[str, Any],
+) -> httpx.Request:
+    try:
+        return client.build_request(method, url, extensions={"timeout": deadline}, **kwargs)
+    except httpx.InvalidURL:
+        raise UnsafeUrlError(
+            f"Refusing {shown(url)}: httpx cannot use it as a URL (check the path, next link or URL you "
+            "passed).",
+            url=shown(url),
+        ) from None
 
 
 def _too_large(response: httpx.Response, limit: int, size: int, advice: str) -> PayloadTooLargeError:
@@ -101,7 +118,7 @@ def send(
 ) -> httpx.Response:
     """Send one request and read its body within ``timeout`` seconds and ``max_bytes`` bytes."""
     deadline = Deadline(timeout)
-    request = client.build_request(method, url, extensions={"timeout": deadline}, **kwargs)
+    request = _build(client, method, url, deadline, kwargs)
     reset = CURRENT.set(deadline)
     try:
         response = client.send(request, stream=True)
@@ -143,7 +160,7 @@ async def asend(
 ) -> httpx.Response:
     """Async twin of :func:`send`."""
     deadline = Deadline(timeout)
-    request = client.build_request(method, url, extensions={"timeout": deadline}, **kwargs)
+    request = _build(client, method, url, deadline, kwargs)
     reset = CURRENT.set(deadline)
     try:
         response = await client.send(request, stream=True)
