@@ -235,7 +235,7 @@ class TokenProvider:
             return self.http.post(key.token_url, data=self.request_data(key))
 
         started = self.cache.now()
-        response = self.retry.call(attempt, idempotent=True)
+        response = self.retry.call(attempt, idempotent=True, kind="token")
         return self.handle_response(response, key, started)
 
     # -- async, for triggers --------------------------------------------------------------
@@ -259,7 +259,9 @@ class TokenProvider:
             if token is None:
                 started = self.cache.now()
                 response = await self.retry.acall(
-                    lambda: client.post(key.token_url, data=self.request_data(key)), idempotent=True
+                    lambda: client.post(key.token_url, data=self.request_data(key)),
+                    idempotent=True,
+                    kind="token",
                 )
                 token = self.handle_response(response, key, started)
                 self.cache.put(key, token)
