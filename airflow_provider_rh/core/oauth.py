@@ -304,7 +304,7 @@ class TokenProvider:
             return self._send("POST", key.token_url, data=self.request_data(key))
 
         started = self.cache.now()
-        response = self.retry.call(attempt, idempotent=True)
+        response = self.retry.call(attempt, idempotent=True, kind="token")
         return self.handle_response(response, key, started)
 
     # -- async, for triggers --------------------------------------------------------------
@@ -330,6 +330,7 @@ class TokenProvider:
                 response = await self.retry.acall(
                     lambda: self._asend(client, "POST", key.token_url, data=self.request_data(key)),
                     idempotent=True,
+                    kind="token",
                 )
                 token = self.handle_response(response, key, started)
                 self.cache.put(key, token)

@@ -96,24 +96,28 @@ def test_concurrent_callers_cause_one_fetch():
     cache = TokenCache()
     key = TokenKey("https://t/", "client", "thumb", "res", None)
     calls = []
-    gate = threading.Event()
+    fetching, gate = threading.Event(), threading.Event()
+    started = threading.Barrier(9)  # eight callers and this test
 
     def slow_fetch() -> AccessToken:
         calls.append(1)
-        gate.wait(timeout=5)
+        fetching.set()
+        gate.wait(timeout=60)  # a safety bound; the test opens it
         return AccessToken("t", 100, time.monotonic())
 
+    def call() -> None:
+        started.wait(timeout=60)
+        results.append(cache.get_or_fetch(key, slow_fetch).value)
+
     results: list[str] = []
-    threads = [
-        threading.Thread(target=lambda: results.append(cache.get_or_fetch(key, slow_fetch).value))
-        for _ in range(8)
-    ]
+    threads = [threading.Thread(target=call) for _ in range(8)]
     for thread in threads:
         thread.start()
-    time.sleep(0.05)
+    started.wait(timeout=60)  # every caller is on its way while the first one fetches
+    assert fetching.wait(timeout=60)
     gate.set()
     for thread in threads:
-        thread.join(timeout=5)
+        thread.join(timeout=60)
     assert calls == [1]
     assert results == ["t"] * 8
 
