@@ -1,9 +1,9 @@
 """One HTTP attempt, bounded in time and in size, sync or async.
 
 ``timeout`` is the whole attempt, headers and body: :func:`send` sets the attempt's
-:class:`~airflow_provider_rh.core.deadline.Deadline`, which clients made by :func:`make_client`
-/ :func:`make_async_client` enforce at every socket operation (any other client still gets it
-as httpx's timeout extension and between body chunks). The body is read in chunks and refused
+:class:`~airflow_provider_rh.core.deadline.Deadline`, which the client's connection pools
+enforce at every socket operation (:func:`~airflow_provider_rh.core.deadline.bound` is applied
+to whatever client is passed, once). The body is read in chunks and refused
 beyond a size cap (after decompression, so a small gzip bomb counts at its
 real size). httpx's own exception texts are re-raised redacted and without the chain, because a
 malformed header value would otherwise travel in them.
@@ -118,6 +118,7 @@ def send(
 ) -> httpx.Response:
     """Send one request and read its body within ``timeout`` seconds and ``max_bytes`` bytes."""
     deadline = Deadline(timeout)
+    bound(client)  # idempotent: a client made elsewhere (a trigger's) gets the deadline too
     request = _build(client, method, url, deadline, kwargs)
     reset = CURRENT.set(deadline)
     try:
@@ -160,6 +161,7 @@ async def asend(
 ) -> httpx.Response:
     """Async twin of :func:`send`."""
     deadline = Deadline(timeout)
+    bound(client)  # idempotent: a client made elsewhere (a trigger's) gets the deadline too
     request = _build(client, method, url, deadline, kwargs)
     reset = CURRENT.set(deadline)
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from airflow_provider_rh.core import client as client_module
@@ -99,13 +100,16 @@ def test_each_retry_gets_its_own_deadline(serve):
     assert server.connections["/api/units"] == 3
 
 
+@pytest.mark.parametrize("own_client", [False, True], ids=["our-client", "plain-httpx-client"])
 @pytest.mark.parametrize("behaviour", [trickle_body, trickle_headers], ids=["body", "headers"])
-def test_the_async_path_has_the_same_deadline(serve, behaviour):
-    server = serve({"/token": json_body(TOKEN), "/api/units": behaviour, "/slow-token": behaviour})
+def test_the_async_path_has_the_same_deadline(serve, behaviour, own_client):
+    server = serve({"/token": json_body(TOKEN), "/api/units": behaviour})
     client = api_client(server)
 
     async def call() -> None:
-        async with make_async_client(client.config) as http:
+        # A trigger may bring its own plain httpx.AsyncClient: it is bounded all the same.
+        http = httpx.AsyncClient() if own_client else make_async_client(client.config)
+        async with http:
             await client.arequest(http, "GET", "/units", timeout=TIMEOUT)
 
     with pytest.raises(TransportError) as info:
