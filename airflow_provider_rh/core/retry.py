@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import tenacity
 
+from airflow_provider_rh.core.fields import describe
 from airflow_provider_rh.exceptions import TransportError
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -228,9 +229,22 @@ def transport_error(exc: httpx.TransportError, *, attempts: int = 1) -> Transpor
         url = None
     reason = str(exc) or type(exc).__name__
     tried = f" (gave up after {_attempts(attempts)})" if attempts > 1 else ""
+    if isinstance(exc, httpx.TimeoutException):
+        return TransportError(
+            f"{url or 'The server'} timed out: {type(exc).__name__}: {reason}{tried}. Check the server "
+            "is up and reachable, or raise the timeout if it is only slow.",
+            url=url,
+        )
+    if "certificate verify failed" in reason.lower():
+        return TransportError(
+            f"Could not reach {url or 'the server'}: its TLS certificate is not trusted ({reason}). "
+            f"If it is signed by your organisation's CA, set {describe('verify')} to the path of "
+            "that CA bundle (PEM) on every worker.",
+            url=url,
+        )
     return TransportError(
         f"Could not reach {url or 'the server'}: {type(exc).__name__}: {reason}{tried}. Check the URL, "
-        "the network/proxy settings (extra.proxy) and that the server is up.",
+        f"the network/proxy settings ({describe('proxy')}) and that the server is up.",
         url=url,
     )
 

@@ -38,7 +38,7 @@ def _fresh_token_cache():
 
 def connection(oidc_server, *, host="http://127.0.0.1:9/api", **extra):
     values = {
-        "token_url": oidc_server.token_endpoint,
+        "auth_url": oidc_server.token_endpoint,
         "certificate": oidc_server.cert.cert_pem,
         "private_key": oidc_server.cert.key_pem(PASSPHRASE),
         "private_key_passphrase": PASSPHRASE,
@@ -121,10 +121,10 @@ def test_an_expired_token_is_renewed(hook, oidc_server):
     assert len(oidc_server.wait_for_token_events(before + 1)) == before + 1
 
 
-def test_issuer_discovery_instead_of_token_url(oidc_server, monkeypatch):
+def test_issuer_discovery_instead_of_auth_url(oidc_server, monkeypatch):
     monkeypatch.setenv(
         "AIRFLOW_CONN_REGIONHALLAND_DEFAULT",
-        connection(oidc_server, token_url=None, issuer=oidc_server.issuer),
+        connection(oidc_server, auth_url=None, issuer=oidc_server.issuer),
     )
     hook = RegionHallandHook(retry=FAST_RETRY)
     assert hook.tokens.token_endpoint() == oidc_server.token_endpoint
@@ -145,7 +145,7 @@ def test_unknown_client_id(oidc_server, monkeypatch):
     with pytest.raises(TokenError) as info:
         RegionHallandHook(retry=FAST_RETRY).get_token()
     assert info.value.error == "invalid_client"
-    assert "client id" in info.value.hint
+    assert "Client id [login]" in info.value.hint
 
 
 def test_wrong_passphrase_and_mismatched_key_fail_before_any_request(oidc_server, monkeypatch):
@@ -173,7 +173,7 @@ def test_unreachable_token_endpoint(oidc_server, monkeypatch):
         port = sock.getsockname()[1]
     monkeypatch.setenv(
         "AIRFLOW_CONN_REGIONHALLAND_DEFAULT",
-        connection(oidc_server, token_url=f"http://127.0.0.1:{port}/token/"),
+        connection(oidc_server, auth_url=f"http://127.0.0.1:{port}/token/"),
     )
     with pytest.raises(TransportError, match=f"Could not reach http://127.0.0.1:{port}/token/"):
         RegionHallandHook(retry=FAST_RETRY).get_token()
