@@ -49,7 +49,7 @@ def parse_connection_env_line(line: str) -> dict[str, Any] | None:
     return connection
 
 
-_START_TIMEOUT = 10.0
+_START_TIMEOUT = 60.0  # a readiness bound for a busy machine; uvicorn normally starts in milliseconds
 _STOP_TIMEOUT = 10.0
 
 

@@ -32,11 +32,12 @@ class RegionHallandApiToStorageOperator(BaseOperator):
     """Pull every page of an endpoint into one file (or numbered parts) in object storage.
 
     Records are written page by page as they arrive, so memory stays flat however many pages
-    there are, and only a small summary goes to XCom (paths, records, pages, bytes, duration).
-    The write is atomic: a hidden temporary beside the destination is moved into place at the
-    end, so readers see the whole file or none, a failed try leaves nothing, and a rerun of the
-    same interval replaces the file. ``query_params`` is the URL query (``params`` belongs to
-    Airflow: DAG params). ``destination`` is any ``ObjectStoragePath`` URL.
+    there are, and only a small summary goes to XCom (paths, records, pages, bytes, duration,
+    retries, token requests). The write is atomic: a hidden temporary beside the destination is
+    moved into place at the end, so readers see the whole file or none, a failed try leaves
+    nothing, and a rerun of the same interval replaces the file. ``query_params`` is the URL
+    query (``params`` belongs to Airflow: DAG params). ``destination`` is any
+    ``ObjectStoragePath`` URL naming a file; a folder is refused before anything is pulled.
 
     .. code-block:: python
 

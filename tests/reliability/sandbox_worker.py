@@ -4,7 +4,8 @@ The fault suite pulls 100,000 records per scenario; with the server in another p
 client and the server each get a core (about 2.5 times faster than one process), and the
 server's counters stay readable. Commands::
 
-    {"op": "start", "unit_count": 100000, "faults": {...}, "token_lifetime": 2, "clock_step": 0.02}
+    {"op": "start", "unit_count": 100000, "faults": {...}, "token_lifetime": 2, "clock_step": 0.05,
+     "clock_skew": 3600}
         -> {"connection": {...}}   (stops the previous sandbox first)
     {"op": "stats"} -> {"stats": {"token_requests", "tokens_issued", "api_requests", "faults"}}
     {"op": "stop"}  -> {"stopped": true}
@@ -25,21 +26,23 @@ from airflow_provider_rh.sandbox import Faults, Sandbox, SandboxConfig
 
 
 class StepClock:
-    """Wall time that also moves ``step`` seconds ahead on every reading.
+    """A clock that moves ``step`` seconds on every reading, and not otherwise.
 
     Token expiry then depends on how many requests were served, not on how fast: a token of
-    ``token_lifetime`` seconds expires after a fixed number of requests, on any machine.
+    ``token_lifetime`` seconds expires after a fixed number of readings, on any machine. (The
+    clock drifts from the client's, so such scenarios also widen ``clock_skew``.)
     """
 
     def __init__(self, step: float) -> None:
         self.step = step
         self.readings = 0
+        self._start = time.time()
         self._lock = threading.Lock()
 
     def __call__(self) -> float:
         with self._lock:
             self.readings += 1
-            return time.time() + self.readings * self.step
+            return self._start + self.readings * self.step
 
 
 def start(state_dir: Path, command: dict[str, Any]) -> Sandbox:
@@ -48,6 +51,7 @@ def start(state_dir: Path, command: dict[str, Any]) -> Sandbox:
         "port": 0,
         "unit_count": command.get("unit_count", 100_000),
         "token_lifetime": command.get("token_lifetime", 3600),
+        "clock_skew": command.get("clock_skew", 60.0),
         "faults": Faults(**command.get("faults", {})),
     }
     if command.get("clock_step"):

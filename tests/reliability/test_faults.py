@@ -39,9 +39,10 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "5xx_10_percent": {"faults": {"seed": 1, "server_error_share": 0.10}},
     "429_5_percent_with_retry_after": {"faults": {"seed": 2, "rate_limit_share": 0.05, "retry_after": 1}},
     "2_percent_dropped_mid_body": {"faults": {"seed": 3, "drop_share": 0.02}},
-    # Tokens of 2 s on a clock that also moves 20 ms per reading: they expire every few dozen
-    # requests whatever the machine's speed (proactive renewal and 401 renewal both happen).
-    "tokens_living_2_seconds": {"token_lifetime": 2, "clock_step": 0.02},
+    # Tokens of 2 s on a server clock that moves 100 ms per reading and not otherwise: they
+    # expire every few dozen requests whatever the machine's speed, and the API refuses them
+    # (401, then one renewal). The client also renews by its own clock, shortly before expiry.
+    "tokens_living_2_seconds": {"token_lifetime": 2, "clock_step": 0.1, "clock_skew": 3600},
     "token_endpoint_down_at_the_start": {"faults": {"token_outage_requests": 3}},
     "all_mixed": {
         "faults": {
@@ -53,7 +54,8 @@ SCENARIOS: dict[str, dict[str, Any]] = {
             "token_outage_requests": 2,
         },
         "token_lifetime": 2,
-        "clock_step": 0.02,
+        "clock_step": 0.1,
+        "clock_skew": 3600,
     },
 }
 
