@@ -1,0 +1,140 @@
+"""A few patient moves on Airflow 3.3's React UI: find, click, type, read a toast.
+
+Every wait is on an element or a condition, with a generous upper bound; nothing sleeps a fixed
+time to let the page "settle".
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    ElementNotInteractableException,
+    StaleElementReferenceException,
+)
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.wait import WebDriverWait
+
+WAIT = 60.0
+TEST_RESULT_WAIT = 180.0
+TOAST = "[data-scope='toast'][data-part='root']"
+
+
+class AirflowUI:
+    def __init__(self, driver: Any, base_url: str, shots: Path) -> None:
+        self.driver = driver
+        self.base_url = base_url
+        self.shots = shots
+
+    # -- finding ---------------------------------------------------------------------------
+    def wait(self, condition: Any, what: str, timeout: float = WAIT) -> Any:
+        return WebDriverWait(self.driver, timeout, ignored_exceptions=[StaleElementReferenceException]).until(
+            condition, message=f"waited {timeout:.0f} s for {what}"
+        )
+
+    def find(self, xpath: str, timeout: float = WAIT) -> WebElement:
+        element: WebElement = self.wait(ec.visibility_of_element_located((By.XPATH, xpath)), xpath, timeout)
+        return element
+
+    def click(self, xpath: str) -> None:
+        """Click once the element is clickable; a tooltip in the way is moved off first."""
+        element = self.wait(ec.element_to_be_clickable((By.XPATH, xpath)), f"clickable {xpath}")
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+        try:
+            element.click()
+        except (ElementClickInterceptedException, ElementNotInteractableException):
+            self.driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+            self.driver.execute_script("arguments[0].click();", element)
+
+    def field(self, name: str) -> WebElement:
+        return self.find(f"//*[@role='dialog']//*[self::input or self::textarea][@name='{name}']")
+
+    def type_into(self, name: str, text: str) -> None:
+        """Clear a field the way a user does (select all, delete) and paste ``text``."""
+        element = self.field(name)
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+        element.click()
+        element.send_keys(Keys.CONTROL, "a")
+        element.send_keys(Keys.DELETE)
+        # Pasted in one go, as a user pastes a PEM: Chrome's Input.insertText fires the same input
+        # event a paste does. Typed key by key, a busy React form drops characters from long text.
+        self.driver.execute_cdp_cmd("Input.insertText", {"text": text})
+        # A form keeps a value the way it stores it: surrounding whitespace is not part of it.
+        self.wait(
+            lambda _: (self.field(name).get_attribute("value") or "").strip() == text.strip(),
+            f"{name} to hold the {len(text)} characters typed",
+        )
+
+    def label_row(self, label: str) -> WebElement:
+        """The form row (label, input, help) whose label reads ``label``."""
+        return self.find(
+            f"//*[@role='dialog']//*[@role='group'][.//label[normalize-space(text())={_xpath_str(label)}]]"
+        )
+
+    # -- toasts ----------------------------------------------------------------------------
+    def toast_ids(self) -> set[str]:
+        return {element.get_attribute("id") or "" for element in self._toasts()}
+
+    def _toasts(self) -> list[WebElement]:
+        found: list[WebElement] = self.driver.find_elements(By.CSS_SELECTOR, TOAST)
+        return found
+
+    def next_toast(
+        self, before: set[str], title_starts: str = "", timeout: float = TEST_RESULT_WAIT
+    ) -> tuple[str, str, str]:
+        """Wait for a toast, not there ``before``, whose title starts so; its (id, title, description)."""
+
+        def fresh(_: Any) -> tuple[str, str, str] | bool:
+            for root in self._toasts():
+                toast_id = root.get_attribute("id") or ""
+                if toast_id and toast_id not in before:
+                    title = root.find_element(By.CSS_SELECTOR, "[data-part='title']").text
+                    if not title.startswith(title_starts):
+                        continue
+                    parts = root.find_elements(By.CSS_SELECTOR, "[data-part='description']")
+                    return toast_id, title, parts[0].text if parts else ""
+            return False
+
+        result: tuple[str, str, str] = self.wait(fresh, "a new toast", timeout)
+        return result
+
+    def no_toasts(self) -> None:
+        """Wait for notifications to fade (they do after a few seconds), for a clean screenshot."""
+        self.wait(lambda _: not self.toast_ids(), "notifications to fade", TEST_RESULT_WAIT)
+
+    # -- evidence --------------------------------------------------------------------------
+    def shot(self, name: str, xpath: str | None = None) -> Path:
+        """Screenshot the window, or the whole of one element (the window grows to fit it)."""
+        path = self.shots / f"{name}.png"
+        if xpath is None:
+            self.driver.save_screenshot(str(path))
+            return path
+        size = self.driver.get_window_size()
+        height = self.driver.execute_script(
+            "return Math.max(document.body.scrollHeight, arguments[0].scrollHeight + 200);", self.find(xpath)
+        )
+        self.driver.set_window_size(size["width"], max(size["height"], int(height)))
+        try:
+            element = self.find(xpath)
+            self.driver.execute_script("window.scrollTo(0, 0);")
+            element.screenshot(str(path))
+        finally:
+            self.driver.set_window_size(size["width"], size["height"])
+        return path
+
+
+def _xpath_str(text: str) -> str:
+    """``text`` as an XPath string literal (XPath 1.0 has no escapes)."""
+    if "'" not in text:
+        return f"'{text}'"
+    return "concat(" + ', "\'", '.join(f"'{part}'" for part in text.split("'")) + ")"
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
