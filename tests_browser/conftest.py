@@ -45,7 +45,7 @@ CHROMIUM_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
-    "--window-size=1280,1000",
+    "--window-size=1280,1100",
 )
 
 

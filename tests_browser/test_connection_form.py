@@ -32,10 +32,14 @@ def _row_button(conn_id: str, label: str) -> str:
     )
 
 
-def _test_from_the_list(ui: AirflowUI) -> tuple[str, str]:
+def _test_from_the_list(ui: AirflowUI, shot: str) -> tuple[str, str]:
+    """Click Test in the list; the result's title and message, screenshot once it is in full view."""
+    ui.no_toasts()  # the "saved" notice fades first, so the result is alone on the screenshot
     before = ui.toast_ids()
     ui.click(_row_button(CONN_ID, "Test Connection"))
-    _, title, message = ui.next_toast(before, title_starts="Test Connection")
+    toast_id, title, message = ui.next_toast(before, title_starts="Test Connection")
+    ui.settled(f"//*[@id='{toast_id}']")
+    ui.shot(shot)
     return title, message
 
 
@@ -106,8 +110,7 @@ def test_a_user_adds_tests_and_edits_the_connection(
     ui.find(_row_button(CONN_ID, "Test Connection"))
 
     # Test from the list: every stage passes.
-    title, message = _test_from_the_list(ui)
-    ui.shot("test-succeeded")
+    title, message = _test_from_the_list(ui, "test-succeeded")
     assert title == "Test Connection Successful", message
     assert message.startswith("Connection OK"), message
     assert extra["resource"] in message
@@ -117,8 +120,7 @@ def test_a_user_adds_tests_and_edits_the_connection(
     _open_section(ui, "Standard Fields")
     ui.type_into("password", "not-the-subscriber-key")
     _save(ui)
-    title, message = _test_from_the_list(ui)
-    ui.shot("test-failed-stage")
+    title, message = _test_from_the_list(ui, "test-failed-stage")
     assert title == "Test Connection Failed", message
     assert message.startswith("API call check failed"), message
     assert "401" in message

@@ -15,6 +15,7 @@ from selenium.common.exceptions import (
     ElementNotInteractableException,
     StaleElementReferenceException,
 )
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
@@ -43,23 +44,30 @@ class AirflowUI:
         return element
 
     def click(self, xpath: str) -> None:
-        """Click once the element is clickable; a tooltip in the way is moved off first."""
-        element = self.wait(ec.element_to_be_clickable((By.XPATH, xpath)), f"clickable {xpath}")
-        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
-        try:
-            element.click()
-        except (ElementClickInterceptedException, ElementNotInteractableException):
-            self.driver.switch_to.active_element.send_keys(Keys.ESCAPE)
-            self.driver.execute_script("arguments[0].click();", element)
+        """Click once the element takes the click: sections fold open with an animation, and
+        a tooltip or a notification may lie on top for a moment; each is waited out."""
+        self._click_when_free(lambda: self.find(xpath), xpath)
+
+    def _click_when_free(self, locate: Any, what: str) -> None:
+        def attempt(_: Any) -> bool:
+            element = locate()
+            self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+            try:
+                element.click()
+            except (ElementClickInterceptedException, ElementNotInteractableException):
+                self.pointer_away()  # a tooltip shows where the pointer rests
+                return False
+            return True
+
+        self.wait(attempt, f"{what} to take a click")
 
     def field(self, name: str) -> WebElement:
         return self.find(f"//*[@role='dialog']//*[self::input or self::textarea][@name='{name}']")
 
     def type_into(self, name: str, text: str) -> None:
         """Clear a field the way a user does (select all, delete) and paste ``text``."""
+        self._click_when_free(lambda: self.field(name), name)
         element = self.field(name)
-        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
-        element.click()
         element.send_keys(Keys.CONTROL, "a")
         element.send_keys(Keys.DELETE)
         # Pasted in one go, as a user pastes a PEM: Chrome's Input.insertText fires the same input
@@ -78,8 +86,17 @@ class AirflowUI:
         )
 
     # -- toasts ----------------------------------------------------------------------------
+    def _toast_states(self) -> dict[str, str]:
+        """Toast id -> data-state, read in one go (toasts come and go while Python looks)."""
+        states: dict[str, str] = self.driver.execute_script(
+            "return Object.fromEntries(Array.from(document.querySelectorAll(arguments[0]))"
+            ".map(e => [e.id, e.dataset.state || '']));",
+            TOAST,
+        )
+        return states
+
     def toast_ids(self) -> set[str]:
-        return {element.get_attribute("id") or "" for element in self._toasts()}
+        return set(self._toast_states())
 
     def _toasts(self) -> list[WebElement]:
         found: list[WebElement] = self.driver.find_elements(By.CSS_SELECTOR, TOAST)
@@ -104,9 +121,36 @@ class AirflowUI:
         result: tuple[str, str, str] = self.wait(fresh, "a new toast", timeout)
         return result
 
+    def settled(self, xpath: str) -> None:
+        """Wait until an element has faded in completely (for a screenshot a user would see)."""
+        self.wait(
+            lambda d: d.execute_script(
+                "const e = document.evaluate(arguments[0], document, null, 9, null).singleNodeValue;"
+                "return e !== null && getComputedStyle(e).opacity === '1';",
+                xpath,
+            ),
+            f"{xpath} to fade in",
+        )
+
+    def pointer_away(self) -> None:
+        """Rest the pointer at the page's top left corner, where nothing pops up."""
+        body = self.driver.find_element(By.TAG_NAME, "body")
+        ActionChains(self.driver).move_to_element_with_offset(
+            body, 8 - body.size["width"] // 2, 8 - body.size["height"] // 2
+        ).perform()
+
     def no_toasts(self) -> None:
-        """Wait for notifications to fade (they do after a few seconds), for a clean screenshot."""
-        self.wait(lambda _: not self.toast_ids(), "notifications to fade", TEST_RESULT_WAIT)
+        """Wait for notifications to fade, for a clean screenshot.
+
+        They fade after a few seconds, but not while the pointer rests on them (it does after a
+        click on Save, at the same corner), so the pointer moves to the page's top left first.
+        """
+        self.pointer_away()
+        self.wait(
+            lambda _: all(state == "closed" for state in self._toast_states().values()),
+            "notifications to fade",
+            TEST_RESULT_WAIT,
+        )
 
     # -- evidence --------------------------------------------------------------------------
     def shot(self, name: str, xpath: str | None = None) -> Path:
