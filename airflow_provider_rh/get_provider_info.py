@@ -85,7 +85,7 @@ _STANDARD_PLACEHOLDERS: dict[str, str] = {
     "host": "https://api.example.se/hsainfo/v1 (every API path is relative to it)",
     "login": "client id, the GUID the region's AD FS gave your registration",
     "password": "subscriber key of your developer-portal subscription to this API",
-    "port": "443 (or the port in the base URL): fill it in, Test on Airflow 3.3.1-3.3.2 fails without",
+    "port": "443 (or the base URL's port): Test on Airflow 3.3.1-3.3.2 needs it",
     "description": "e.g. hsainfo, test registration minklient.mindoman.se",
 }
 
