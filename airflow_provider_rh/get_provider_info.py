@@ -44,8 +44,8 @@ _HELP: dict[str, str] = {
     "x5t#S256, kid, or a comma list of them.",
     "verify": "true (default), false (never in production), or the path of a CA bundle for a private CA.",
     "timeout": "Seconds per HTTP call, token requests included (default 30).",
-    "proxy": "Optional proxy for token and API calls, e.g. http://proxy.example.se:8080 (Airflow hides "
-    "it in the edit form, as it may hold a password).",
+    "proxy": "Optional proxy for token and API calls, e.g. http://proxy.example.se:8080 (http:// is "
+    "fine: HTTPS travels through it encrypted; no user:password@).",
     "test_path": "A cheap GET under the API base URL that the Test button calls, e.g. /health "
     "(default: the API base URL itself).",
     "allow_insecure_http": "Off by default: plain http:// is refused except to localhost. Turn on only "

@@ -6,6 +6,7 @@ Paging is :mod:`airflow_provider_rh.pagination`; writing is the private modules 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from airflow.sdk import BaseOperator
 
+from airflow_provider_rh.core.retry import RetryPolicy, RetryStats
 from airflow_provider_rh.hooks.regionhalland import RegionHallandHook
 from airflow_provider_rh.pagination import DEFAULT_MAX_PAGES, KeyPath, Pager, PageRequest, Pagination
 from airflow_provider_rh.pagination._base import positive_int
@@ -61,6 +63,8 @@ class RegionHallandApiToStorageOperator(BaseOperator):
     :param max_records_per_file: start a new numbered part after this many records.
     :param max_concurrency: pages fetched at once when the first page tells the total
         (offset or page number with a total); the file is still written in page order.
+    :param http_retry: bounds and pacing of HTTP retries (default ``RetryPolicy()``: 5
+        attempts, 300 s); the summary counts the retries and token requests of the pull.
     """
 
     template_fields: Sequence[str] = (
@@ -93,6 +97,7 @@ class RegionHallandApiToStorageOperator(BaseOperator):
         regionhalland_conn_id: str = RegionHallandHook.default_conn_name,
         parquet_row_group_size: int = DEFAULT_ROW_GROUP_SIZE,
         progress_interval: float = DEFAULT_INTERVAL,
+        http_retry: RetryPolicy | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -124,11 +129,20 @@ class RegionHallandApiToStorageOperator(BaseOperator):
         self.regionhalland_conn_id = regionhalland_conn_id
         self.parquet_row_group_size = positive_int(parquet_row_group_size, name="parquet_row_group_size")
         self.progress_interval = progress_interval
+        self.http_retry = http_retry
         self._landed: list[str] = []
 
     @cached_property
+    def retry_stats(self) -> RetryStats:
+        """Attempts and retries of this operator's calls (made when first used, not at parse time)."""
+        return RetryStats()
+
+    @cached_property
     def hook(self) -> RegionHallandHook:
-        return RegionHallandHook(self.regionhalland_conn_id, resource=self.resource, scopes=self.scopes)
+        policy = dataclasses.replace(self.http_retry or RetryPolicy(), stats=self.retry_stats)
+        return RegionHallandHook(
+            self.regionhalland_conn_id, resource=self.resource, scopes=self.scopes, retry=policy
+        )
 
     def target(self) -> ObjectStoragePath:
         """The rendered destination as an ``ObjectStoragePath`` with ``destination_conn_id``."""
@@ -145,6 +159,7 @@ class RegionHallandApiToStorageOperator(BaseOperator):
             fmt=self.format,
             max_records_per_file=self.max_records_per_file,
             row_group_size=self.parquet_row_group_size,
+            destination=self.destination,
         )
         pager = Pager(
             self.pagination,
@@ -162,6 +177,7 @@ class RegionHallandApiToStorageOperator(BaseOperator):
             _url(protocol, target.path),
             self.format,
         )
+        stats = self.retry_stats
         try:
             summary = pull(
                 pager.pages(self.path, self.query_params),
@@ -170,8 +186,19 @@ class RegionHallandApiToStorageOperator(BaseOperator):
                 destination=_url(protocol, target.path),
                 display=lambda path: _url(protocol, path),
             )
+        except BaseException:
+            if stats.gave_up is not None:
+                self.log.error(
+                    "The pull failed after %d retries; the last call %s.", stats.retries, stats.gave_up
+                )
+            raise
         finally:
             self.hook.close()
+        summary = dataclasses.replace(summary, retries=stats.retries, token_requests=stats.token_requests)
+        if stats.retries:
+            self.log.info(
+                "Retries by cause: %s.", ", ".join(f"{k}: {v}" for k, v in sorted(stats.causes.items()))
+            )
         self._landed = summary.paths
         self.log.info(summary.line())
         self._send_asset_events(context, summary)
