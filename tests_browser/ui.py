@@ -6,6 +6,7 @@ time to let the page "settle".
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from selenium.common.exceptions import (
     ElementClickInterceptedException,
     ElementNotInteractableException,
     StaleElementReferenceException,
+    TimeoutException,
 )
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -122,15 +124,21 @@ class AirflowUI:
         return result
 
     def settled(self, xpath: str) -> None:
-        """Wait until an element has faded in completely (for a screenshot a user would see)."""
-        self.wait(
-            lambda d: d.execute_script(
-                "const e = document.evaluate(arguments[0], document, null, 9, null).singleNodeValue;"
-                "return e !== null && getComputedStyle(e).opacity === '1';",
-                xpath,
-            ),
-            f"{xpath} to fade in",
-        )
+        """Give an element up to 10 s to fade in completely, for a screenshot a user would see.
+
+        Only the picture depends on it (a notification may already be fading on a slow machine),
+        so running out of time here is not a failure.
+        """
+        with contextlib.suppress(TimeoutException):
+            self.wait(
+                lambda d: d.execute_script(
+                    "const e = document.evaluate(arguments[0], document, null, 9, null).singleNodeValue;"
+                    "return e !== null && getComputedStyle(e).opacity === '1';",
+                    xpath,
+                ),
+                f"{xpath} to fade in",
+                timeout=10,
+            )
 
     def pointer_away(self) -> None:
         """Rest the pointer at the page's top left corner, where nothing pops up."""
