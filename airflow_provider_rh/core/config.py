@@ -283,7 +283,7 @@ def _base_url(host: str | None, port: int | None, insecure: bool) -> str | None:
             field="host",
         )
     parts = urlsplit(text)
-    if port and parts.port is None:
+    if port and parts.port is None and port != {"http": 80, "https": 443}.get(parts.scheme):
         text = parts._replace(netloc=f"{parts.netloc}:{port}").geturl()
     return text.rstrip("/")
 
