@@ -16,8 +16,8 @@ HOOK_NAME = "Region Halland API"
 #: Extra fields of the connection, in form order. Secret ones carry Airflow's sensitive words
 #: (``private_key``, ``passphrase``) in their names so Airflow redacts them everywhere.
 CONN_FIELDS: dict[str, dict[str, Any]] = {
-    "token_url": {
-        "label": "Token endpoint",
+    "auth_url": {
+        "label": "Token endpoint URL",
         "description": "Token endpoint URL, used exactly as written (AD FS: https://<host>/adfs/oauth2/token/).",
         "schema": {"type": ["string", "null"], "format": "url"},
     },
@@ -100,7 +100,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "host": "https://api.example.se/hsainfo/v1",
         "login": "00000000-0000-0000-0000-000000000000 (from the region)",
         "password": "subscriber key from the developer portal",
-        "token_url": "https://adfs.example.se/adfs/oauth2/token/",
+        "auth_url": "https://adfs.example.se/adfs/oauth2/token/",
         "resource": "hsainfoapi.regionhalland.se",
         "scopes": "hsainfoapi.read",
     },

@@ -147,7 +147,7 @@ class Sandbox:
             "login": self.client_id,
             "password": self.subscription_key,
             "extra": {
-                "token_url": self.token_url,
+                "auth_url": self.token_url,
                 "certificate": self.certificate_pem,
                 "private_key": self.private_key_pem,
                 "resource": HSAINFO_RESOURCE,

@@ -6,6 +6,7 @@ Paging is :mod:`airflow_provider_rh.pagination`; writing is the private modules 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ import httpx
 from airflow.sdk import BaseOperator
 
 from airflow_provider_rh._windowing import WindowedMixin, check_window_args
+from airflow_provider_rh.core.retry import RetryPolicy, RetryStats
 from airflow_provider_rh.hooks.regionhalland import RegionHallandHook
 from airflow_provider_rh.pagination import DEFAULT_MAX_PAGES, KeyPath, Pager, PageRequest, Pagination
 from airflow_provider_rh.pagination._base import positive_int
@@ -66,6 +68,8 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
     :param allow_empty_interval: let ``path``/``query_params`` read ``data_interval_start`` or
         ``data_interval_end`` on a run whose data interval is empty; refused by default, because
         that query asks for nothing.
+    :param http_retry: bounds and pacing of HTTP retries (default ``RetryPolicy()``: 5
+        attempts, 300 s); the summary counts the retries and token requests of the pull.
     """
 
     template_fields: Sequence[str] = (
@@ -100,6 +104,7 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
         progress_interval: float = DEFAULT_INTERVAL,
         window: TimeWindow | None = None,
         allow_empty_interval: bool = False,
+        http_retry: RetryPolicy | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -134,11 +139,20 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
         self.progress_interval = progress_interval
         self.window = window
         self.allow_empty_interval = allow_empty_interval
+        self.http_retry = http_retry
         self._landed: list[str] = []
 
     @cached_property
+    def retry_stats(self) -> RetryStats:
+        """Attempts and retries of this operator's calls (made when first used, not at parse time)."""
+        return RetryStats()
+
+    @cached_property
     def hook(self) -> RegionHallandHook:
-        return RegionHallandHook(self.regionhalland_conn_id, resource=self.resource, scopes=self.scopes)
+        policy = dataclasses.replace(self.http_retry or RetryPolicy(), stats=self.retry_stats)
+        return RegionHallandHook(
+            self.regionhalland_conn_id, resource=self.resource, scopes=self.scopes, retry=policy
+        )
 
     def target(self) -> ObjectStoragePath:
         """The rendered destination as an ``ObjectStoragePath`` with ``destination_conn_id``."""
@@ -155,6 +169,7 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
             fmt=self.format,
             max_records_per_file=self.max_records_per_file,
             row_group_size=self.parquet_row_group_size,
+            destination=self.destination,
         )
         pager = Pager(
             self.pagination,
@@ -172,6 +187,7 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
             _url(protocol, target.path),
             self.format,
         )
+        stats = self.retry_stats
         try:
             summary = pull(
                 pager.pages(self.path, self.query_params),
@@ -180,8 +196,19 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
                 destination=_url(protocol, target.path),
                 display=lambda path: _url(protocol, path),
             )
+        except BaseException:
+            if stats.gave_up is not None:
+                self.log.error(
+                    "The pull failed after %d retries; the last call %s.", stats.retries, stats.gave_up
+                )
+            raise
         finally:
             self.hook.close()
+        summary = dataclasses.replace(summary, retries=stats.retries, token_requests=stats.token_requests)
+        if stats.retries:
+            self.log.info(
+                "Retries by cause: %s.", ", ".join(f"{k}: {v}" for k, v in sorted(stats.causes.items()))
+            )
         self._landed = summary.paths
         self.log.info(summary.line())
         result = summary.as_dict()
