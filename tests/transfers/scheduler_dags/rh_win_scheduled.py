@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from typing import Any
 
 from airflow.sdk import DAG
 
@@ -20,8 +21,10 @@ LANDING = os.environ.get("RH_WINDOW_LANDING", "/tmp/rh-window-landing")
 START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
 
-def scheduled_dag(dag_id: str, **kwargs: object) -> DAG:
-    with DAG(dag_id=dag_id, schedule="@daily", start_date=START, **kwargs) as dag:  # type: ignore[arg-type]
+def scheduled_dag(dag_id: str, **kwargs: Any) -> DAG:
+    # A retry (a slow execution API on a busy machine) recomputes the same window.
+    retries = {"retries": 2, "retry_delay": dt.timedelta(seconds=1)}
+    with DAG(dag_id=dag_id, schedule="@daily", start_date=START, default_args=retries, **kwargs) as dag:
         RegionHallandApiToStorageOperator(
             task_id="pull",
             path="/units",
