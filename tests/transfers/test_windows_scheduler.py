@@ -45,6 +45,18 @@ UNITS = 2_000  # one every 5 minutes from 2026-01-01: about a week
 UTC = dt.timezone.utc
 READY_TIMEOUT = 180.0  # an upper bound for starting the components on a busy machine
 RUNS_TIMEOUT = 240.0
+BACKFILL = (
+    "backfill",
+    "create",
+    "--dag-id",
+    "rh_win_backfill",
+    "--from-date",
+    "2026-01-02",
+    "--to-date",
+    "2026-01-04",
+    "--max-active-runs",
+    "2",
+)
 
 
 def free_port() -> int:
@@ -109,8 +121,13 @@ def scheduler(
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)
-        # The DAGs into the database, as a dag-processor would put them.
+        # Everything this process writes is written before the components start: SQLite takes one
+        # writer at a time. The DAGs go into the database (as a dag-processor would put them),
+        # unpaused; the backfill's runs are created (`airflow backfill create`), two at a time.
         airflow_cli("dags", "reserialize", "--bundle-name", BUNDLE)
+        for dag_id in ("rh_win_catchup", "rh_win_backfill"):
+            airflow_cli("dags", "unpause", dag_id)
+        airflow_cli(*BACKFILL)
         procs: list[subprocess.Popen[bytes]] = []
         try:
             for component in ("api-server", "scheduler"):
@@ -135,11 +152,6 @@ def scheduler(
                 return bool(health.get("scheduler", {}).get("status") == "healthy")
 
             wait_until("api-server and scheduler healthy", healthy, READY_TIMEOUT, logs)
-            # The execution API builds its versioned routes on first use: do that before tasks call it.
-            execution = f"http://127.0.0.1:{port}/execution/health"
-            assert httpx.get(execution, timeout=READY_TIMEOUT).status_code == 200
-            for dag_id in ("rh_win_catchup", "rh_win_backfill"):
-                airflow_cli("dags", "unpause", dag_id)
             yield Scheduler(landing=landing, logs=logs)
         finally:
             stop(procs)
@@ -179,7 +191,12 @@ def runs(dag_id: str) -> list[Any]:
 
 def finished(dag_id: str, count: int) -> Callable[[], bool]:
     def check() -> bool:
-        states = [run.state for run in runs(dag_id)]
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            states = [run.state for run in runs(dag_id)]
+        except OperationalError:  # "database is locked" while a component writes: look again
+            return False
         return len(states) == count and all(state in ("success", "failed") for state in states)
 
     return check
@@ -213,18 +230,6 @@ def test_catchup_with_overlapping_runs_lands_every_record_once(scheduler: Schedu
 
 
 def test_airflow_backfill_lands_each_interval_once(scheduler: Scheduler) -> None:
-    airflow_cli(
-        "backfill",
-        "create",
-        "--dag-id",
-        "rh_win_backfill",
-        "--from-date",
-        "2026-01-02",
-        "--to-date",
-        "2026-01-04",
-        "--max-active-runs",
-        "2",
-    )
     wait_until("three backfill runs finished", finished("rh_win_backfill", 3), RUNS_TIMEOUT, scheduler.logs)
     assert [(run.logical_date, run.run_type, run.state) for run in runs("rh_win_backfill")] == [
         (day(n), "backfill", "success") for n in (2, 3, 4)
