@@ -35,6 +35,7 @@ from .support import read_ndjson, start_sandbox, visible_files
 pytestmark = [
     pytest.mark.airflow,
     pytest.mark.integration,
+    pytest.mark.scheduler,  # its own CI step: `make test-scheduler`
     pytest.mark.filterwarnings("ignore:Could not import graphviz"),
 ]
 
@@ -164,7 +165,7 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> None:
             os.killpg(proc.pid, signal.SIGTERM)
     for proc in procs:
         try:
-            proc.wait(timeout=30)
+            proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
