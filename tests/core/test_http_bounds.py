@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from airflow_provider_rh.core import client as client_module
@@ -30,16 +31,17 @@ from tests.slow_server import (
     trickle_headers,
 )
 
-TIMEOUT = 0.5
+TIMEOUT = 0.5  # the attempt under test
+GENEROUS = 60.0  # everything else (the token a test needs first), so a busy machine changes nothing
 TOKEN = {"access_token": "fast-token-123", "token_type": "Bearer", "expires_in": 3600}
 
 
-def api_client(server: SlowServer, *, attempts: int = 1) -> ApiClient:
+def api_client(server: SlowServer, *, attempts: int = 1, timeout: float = GENEROUS) -> ApiClient:
     cfg = ClientConfig.from_connection_fields(
         host=f"{server.url}/api",
         login="client-guid",
         password="sub-key-123",
-        extra={"auth_url": f"{server.url}/token", "resource": "r", "timeout": TIMEOUT},
+        extra={"auth_url": f"{server.url}/token", "resource": "r", "timeout": timeout},
     )
     tokens = TokenProvider(
         cfg,
@@ -77,7 +79,7 @@ def assert_timeout(error: TransportError) -> None:
 @pytest.mark.parametrize("behaviour", [trickle_body, trickle_headers], ids=["body", "headers"])
 def test_a_trickling_token_endpoint_fails_at_the_deadline(serve, behaviour):
     server = serve({"/token": behaviour})
-    client = api_client(server)
+    client = api_client(server, timeout=TIMEOUT)
     with pytest.raises(TransportError) as info:
         client.tokens.get_token()
     assert_timeout(info.value)
@@ -87,25 +89,28 @@ def test_a_trickling_token_endpoint_fails_at_the_deadline(serve, behaviour):
 def test_a_trickling_api_fails_at_the_deadline(serve, behaviour):
     server = serve({"/token": json_body(TOKEN), "/api/units": behaviour})
     with pytest.raises(TransportError) as info:
-        api_client(server).request("GET", "/units")
+        api_client(server).request("GET", "/units", timeout=TIMEOUT)
     assert_timeout(info.value)
 
 
 def test_each_retry_gets_its_own_deadline(serve):
     server = serve({"/token": json_body(TOKEN), "/api/units": trickle_body})
     with pytest.raises(TransportError):
-        api_client(server, attempts=3).request("GET", "/units")
+        api_client(server, attempts=3).request("GET", "/units", timeout=TIMEOUT)
     assert server.connections["/api/units"] == 3
 
 
+@pytest.mark.parametrize("own_client", [False, True], ids=["our-client", "plain-httpx-client"])
 @pytest.mark.parametrize("behaviour", [trickle_body, trickle_headers], ids=["body", "headers"])
-def test_the_async_path_has_the_same_deadline(serve, behaviour):
-    server = serve({"/token": json_body(TOKEN), "/api/units": behaviour, "/slow-token": behaviour})
+def test_the_async_path_has_the_same_deadline(serve, behaviour, own_client):
+    server = serve({"/token": json_body(TOKEN), "/api/units": behaviour})
     client = api_client(server)
 
     async def call() -> None:
-        async with make_async_client(client.config) as http:
-            await client.arequest(http, "GET", "/units")
+        # A trigger may bring its own plain httpx.AsyncClient: it is bounded all the same.
+        http = httpx.AsyncClient() if own_client else make_async_client(client.config)
+        async with http:
+            await client.arequest(http, "GET", "/units", timeout=TIMEOUT)
 
     with pytest.raises(TransportError) as info:
         asyncio.run(call())
@@ -114,7 +119,7 @@ def test_the_async_path_has_the_same_deadline(serve, behaviour):
 
 def test_the_async_token_request_has_the_deadline(serve):
     server = serve({"/token": trickle_body})
-    client = api_client(server)
+    client = api_client(server, timeout=TIMEOUT)
 
     async def call() -> None:
         async with make_async_client(client.config) as http:

@@ -65,7 +65,7 @@ def client_for(url: str, **extra: object) -> ApiClient:
         host=f"{url}/api",
         login="client-guid",
         password="sub-key-123",
-        extra={"auth_url": f"{url}/token", "resource": "r", "timeout": 10, **extra},
+        extra={"auth_url": f"{url}/token", "resource": "r", "timeout": 60, **extra},
     )
     tokens = TokenProvider(
         cfg,
