@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := tests/oidc_server/node_modules/.package-lock.json
 
-.PHONY: demo test lint sandbox bench install clean browser-test
+.PHONY: demo test test-scheduler lint sandbox bench install clean browser-test
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ sandbox: $(STAMP)
 ## The whole test suite (unit, OIDC provider, sandbox, real Airflow, S3 on moto).
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
+
+## Catchup and `airflow backfill` of windowed DAGs under a real scheduler and api-server (~2 min).
+test-scheduler: $(STAMP)
+	$(BIN)/python -m pytest -m scheduler tests/transfers/test_windows_scheduler.py
 
 ## The operator's pull against a hand-written HTTP loop (speed and memory).
 bench: $(STAMP)

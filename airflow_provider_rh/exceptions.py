@@ -4,7 +4,8 @@
 
     RegionHallandError
     ├── ConfigurationError        a connection field or argument is wrong; ``field`` names it
-    │   └── CertificateError      certificate/key unreadable, mismatched, expired
+    │   ├── CertificateError      certificate/key unreadable, mismatched, expired
+    │   └── WindowError           a run's time window has no start, or a query reads an empty interval
     ├── TokenError                the token endpoint refused; ``error``, ``error_description``, ``hint``
     ├── DiscoveryError            ``.well-known/openid-configuration`` unusable
     ├── TransportError            the server could not be reached (DNS, refused, timeout, TLS)
@@ -51,6 +52,13 @@ class ConfigurationError(RegionHallandError, ValueError):
 
 class CertificateError(ConfigurationError):
     """The certificate or private key cannot be used for signing client assertions."""
+
+
+class WindowError(ConfigurationError):
+    """A run's time window cannot be computed, or the query reads an empty data interval.
+
+    ``field`` names the argument to change (``initial``, ``query_params``, ...).
+    """
 
 
 class TokenError(RegionHallandError):
