@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := tests/oidc_server/node_modules/.package-lock.json
 
-.PHONY: demo test lint sandbox bench install clean deploy-test matrix
+.PHONY: demo test test-scheduler lint sandbox bench install clean browser-test deploy-test matrix
 
 install: $(STAMP)
 
@@ -30,6 +30,10 @@ sandbox: $(STAMP)
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
+## Catchup and `airflow backfill` of windowed DAGs under a real scheduler and api-server (~2 min).
+test-scheduler: $(STAMP)
+	$(BIN)/python -m pytest -m scheduler tests/transfers/test_windows_scheduler.py
+
 ## The operator's pull against a hand-written HTTP loop (speed and memory).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pull_vs_loop.py
@@ -45,6 +49,12 @@ deploy-test: $(STAMP)
 ## floors, each in its own venv under .matrix/; prints a version -> result table.
 matrix: $(STAMP)
 	scripts/ci/matrix.sh
+
+## The connection form in a real browser: Debian's chromium (apt), a real api-server, the sandbox.
+browser-test: $(STAMP)
+	bash scripts/ci/install-browser.sh
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test,browser]'
+	$(BIN)/python -m pytest tests_browser -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
