@@ -299,7 +299,9 @@ def raw_extra(conn: Any) -> Any:
     ``Connection.extra_dejson`` turns invalid JSON into ``{}`` (and only logs), which would be
     reported as a missing token endpoint; the raw text lets the parser say what is wrong.
     """
-    for name in ("_extra", "extra"):
+    # ``extra`` first: on Airflow's own Connection model (what secrets backends return) it
+    # decrypts, while ``_extra`` holds the Fernet ciphertext once a Fernet key is set.
+    for name in ("extra", "_extra"):
         value = getattr(conn, name, None)
         if isinstance(value, str):
             return value
