@@ -15,8 +15,8 @@ PYTHON=${PYTHON:-python3}
 UV=${UV:-.venv/bin/uv}
 CACHE=.matrix
 # name | Airflow requirement | exclude-newer (release upload day + 1) | extra pins
-# Extra pins stand in where the date alone misses the constraints: structlog 25.5.0 came out
-# hours before Airflow 3.1.1 (whose constraints pin 25.4.0) and breaks its logging.
+# Extra pins stand in where the date alone misses the constraints (e.g. structlog<25.5 for
+# Airflow 3.1.1, whose constraints pin 25.4.0: 25.5.0 came out hours before it and breaks it).
 # Latest patch of each supported minor on PyPI (`pip index versions apache-airflow`); dates from
 # PyPI's upload-time of the wheel. The floor run takes the lowest allowed version of every
 # direct dependency (`--resolution lowest-direct`) with the index as of the floor release.
@@ -24,7 +24,7 @@ ROWS=(
     "3.1|apache-airflow==3.1.8|2026-03-12"
     "3.2|apache-airflow==3.2.2|2026-05-30"
     "3.3|apache-airflow==3.3.2|2026-09-18"
-    "lowest|apache-airflow|2025-10-28|structlog<25.5"
+    "lowest|apache-airflow|2026-03-12|"
 )
 # What matters per version: the auth core, the hook against the sandbox, the connection form
 # data and provider info, the operator and the sensor through dag.test(), the trigger, the example
@@ -33,6 +33,7 @@ SELECTION=(
     tests/core
     tests/hooks/test_hook_sandbox.py
     tests/hooks/test_provider_info.py
+    tests/hooks/test_connection_sources.py
     tests/operators
     tests/sensors
     tests/triggers
