@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := tests/oidc_server/node_modules/.package-lock.json
 
-.PHONY: demo test lint sandbox bench install clean
+.PHONY: demo test lint sandbox bench install clean browser-test
 
 install: $(STAMP)
 
@@ -33,6 +33,12 @@ test: $(STAMP) $(NODE_STAMP)
 ## The operator's pull against a hand-written HTTP loop (speed and memory).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pull_vs_loop.py
+
+## The connection form in a real browser: Debian's chromium (apt), a real api-server, the sandbox.
+browser-test: $(STAMP)
+	bash scripts/ci/install-browser.sh
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test,browser]'
+	$(BIN)/python -m pytest tests_browser -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -33,6 +33,8 @@ DEFAULT_SUBSCRIPTION_KEY_HEADER = "Ocp-Apim-Subscription-Key"
 DEFAULT_TIMEOUT = 30.0
 #: Upper bound of ``timeout``: one HTTP call that may take longer than an hour is a mistake.
 MAX_TIMEOUT = 3600.0
+#: Longest value of any one field: a PEM chain is a few KB; a PKCS#12 in base64 rarely 100 KB.
+MAX_FIELD_CHARS = 1024 * 1024
 
 KNOWN_EXTRAS = tuple(EXTRA_LABELS)
 
@@ -56,12 +58,13 @@ def connection_secrets(password: str | None, extra: Mapping[str, Any] | str | No
     if isinstance(extra, str):
         try:
             extra = json.loads(extra)
-        except ValueError:
-            extra = None
+        except (ValueError, RecursionError):
+            extra = None  # the parser reports it
     if isinstance(extra, Mapping):
         for name in SECRET_EXTRAS:
             values += [extra.get(name), extra.get(f"{_FORM_PREFIX}{name}")]
-    return [value for value in values if isinstance(value, str) and value]
+    # An absurd value is refused by the parser (unquoted); masking it would only cost memory.
+    return [value for value in values if isinstance(value, str) and value and len(value) <= MAX_FIELD_CHARS]
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,13 @@ class ClientConfig:
         """
         for secret in connection_secrets(password, extra):
             redact.register(secret)
+        for name, value in (("host", host), ("login", login), ("password", password)):
+            if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+                raise ConfigurationError(
+                    f"{describe(name)} is {len(value)} characters long, more than the "
+                    f"{MAX_FIELD_CHARS} any field may hold: check what was pasted there.",
+                    field=name,
+                )
         extras = _normalize_extras(_extra_mapping(extra))
         insecure = _flag(extras.get("allow_insecure_http"), "allow_insecure_http")
         client_id = _text(login)
@@ -163,8 +173,19 @@ def _extra_mapping(extra: Mapping[str, Any] | str | None) -> Mapping[str, Any]:
     if isinstance(extra, str):
         if not extra.strip():
             return {}
+        if len(extra) > 4 * MAX_FIELD_CHARS:
+            raise ConfigurationError(
+                f"Extra [extra] is {len(extra)} characters long: far more than a connection needs; "
+                "check what was pasted into it.",
+                field="extra",
+            )
         try:
             extra = json.loads(extra)
+        except RecursionError:
+            raise ConfigurationError(
+                "Extra [extra] is not valid JSON (nested too deeply): it should be one flat JSON object.",
+                field="extra",
+            ) from None
         except json.JSONDecodeError as exc:
             # exc.msg and the position only: the text itself may hold the private key.
             raise ConfigurationError(
@@ -188,6 +209,12 @@ def _normalize_extras(extra: Mapping[str, Any]) -> dict[str, Any]:
         key = key[len(_FORM_PREFIX) :] if key.startswith(_FORM_PREFIX) else key
         if value is None or value == "":
             continue
+        if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+            raise ConfigurationError(
+                f"{describe(key)} is {len(value)} characters long, more than the {MAX_FIELD_CHARS} "
+                "any field may hold: check you pasted the right thing (a certificate or key is a few KB).",
+                field=key,
+            )
         extras[key] = value
     for old, new in DEPRECATED_EXTRAS.items():
         if old not in extras:
@@ -256,7 +283,7 @@ def _base_url(host: str | None, port: int | None, insecure: bool) -> str | None:
             field="host",
         )
     parts = urlsplit(text)
-    if port and parts.port is None:
+    if port and parts.port is None and port != {"http": 80, "https": 443}.get(parts.scheme):
         text = parts._replace(netloc=f"{parts.netloc}:{port}").geturl()
     return text.rstrip("/")
 

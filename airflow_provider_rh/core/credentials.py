@@ -27,6 +27,9 @@ from airflow_provider_rh.exceptions import CertificateError
 
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
+#: Largest certificate/key file read (a PEM chain or PKCS#12 is a few KB).
+MAX_CREDENTIAL_FILE_BYTES = 1024 * 1024
+
 #: Warn when fewer days than this remain on the certificate.
 EXPIRY_WARNING_DAYS = 30
 
@@ -148,13 +151,22 @@ def _load_inline(
 
 def _load_from_file(path: Path, passphrase: str | None) -> tuple[SigningKey, x509.Certificate]:
     try:
-        data = path.read_bytes()
+        if not path.is_file():
+            raise FileNotFoundError(2, "not a regular file (or missing)")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CREDENTIAL_FILE_BYTES + 1)
     except OSError as exc:
         raise CertificateError(
             f"Cannot read {describe('certificate_path')} {str(path)!r}: {exc.strerror}. "
             "Check the path exists on every worker and is readable by the Airflow user.",
             field="certificate_path",
         ) from exc
+    if len(data) > MAX_CREDENTIAL_FILE_BYTES:
+        raise CertificateError(
+            f"{describe('certificate_path')} {str(path)!r} is larger than "
+            f"{MAX_CREDENTIAL_FILE_BYTES} bytes; a certificate and key file is a few KB. Check the path.",
+            field="certificate_path",
+        )
     if b"-----BEGIN" in data:
         key = _load_pem_key(data, passphrase, field="certificate_path")
         return key, _load_pem_certificate(data, field="certificate_path")

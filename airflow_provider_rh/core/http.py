@@ -1,9 +1,9 @@
 """One HTTP attempt, bounded in time and in size, sync or async.
 
 ``timeout`` is the whole attempt, headers and body: :func:`send` sets the attempt's
-:class:`~airflow_provider_rh.core.deadline.Deadline`, which clients made by :func:`make_client`
-/ :func:`make_async_client` enforce at every socket operation (any other client still gets it
-as httpx's timeout extension and between body chunks). The body is read in chunks and refused
+:class:`~airflow_provider_rh.core.deadline.Deadline`, which the client's connection pools
+enforce at every socket operation (:func:`~airflow_provider_rh.core.deadline.bound` is applied
+to whatever client is passed, once). The body is read in chunks and refused
 beyond a size cap (after decompression, so a small gzip bomb counts at its
 real size). httpx's own exception texts are re-raised redacted and without the chain, because a
 malformed header value would otherwise travel in them.
@@ -20,7 +20,7 @@ from airflow_provider_rh.core.config import ClientConfig
 from airflow_provider_rh.core.deadline import CURRENT, Deadline, bound
 from airflow_provider_rh.core.redact import redact
 from airflow_provider_rh.core.urls import shown
-from airflow_provider_rh.exceptions import PayloadTooLargeError
+from airflow_provider_rh.exceptions import PayloadTooLargeError, UnsafeUrlError
 
 #: Size cap of token and discovery responses: a token response is a few KB.
 MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024
@@ -28,6 +28,23 @@ MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024
 MAX_API_RESPONSE_BYTES = 256 * 1024 * 1024
 
 _DROPPED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def _build(
+    client: httpx.Client | httpx.AsyncClient,
+    method: str,
+    url: str,
+    deadline: Deadline,
+    kwargs: dict[str, Any],
+) -> httpx.Request:
+    try:
+        return client.build_request(method, url, extensions={"timeout": deadline}, **kwargs)
+    except httpx.InvalidURL:
+        raise UnsafeUrlError(
+            f"Refusing {shown(url)}: httpx cannot use it as a URL (check the path, next link or URL you "
+            "passed).",
+            url=shown(url),
+        ) from None
 
 
 def _too_large(response: httpx.Response, limit: int, size: int, advice: str) -> PayloadTooLargeError:
@@ -101,7 +118,8 @@ def send(
 ) -> httpx.Response:
     """Send one request and read its body within ``timeout`` seconds and ``max_bytes`` bytes."""
     deadline = Deadline(timeout)
-    request = client.build_request(method, url, extensions={"timeout": deadline}, **kwargs)
+    bound(client)  # idempotent: a client made elsewhere (a trigger's) gets the deadline too
+    request = _build(client, method, url, deadline, kwargs)
     reset = CURRENT.set(deadline)
     try:
         response = client.send(request, stream=True)
@@ -143,7 +161,8 @@ async def asend(
 ) -> httpx.Response:
     """Async twin of :func:`send`."""
     deadline = Deadline(timeout)
-    request = client.build_request(method, url, extensions={"timeout": deadline}, **kwargs)
+    bound(client)  # idempotent: a client made elsewhere (a trigger's) gets the deadline too
+    request = _build(client, method, url, deadline, kwargs)
     reset = CURRENT.set(deadline)
     try:
         response = await client.send(request, stream=True)

@@ -69,7 +69,7 @@ def token_error_from_response(
     description: str | None = None
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if isinstance(body, Mapping):
         error = str(body["error"])[:SERVER_TEXT_CHARS] if body.get("error") else None
@@ -208,7 +208,7 @@ class TokenProvider:
             raise DiscoveryError(f"{url} answered HTTP {response.status_code}.", url=url)
         try:
             document = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise DiscoveryError(f"{url} did not answer with JSON.", url=url) from None
         endpoint = document.get("token_endpoint") if isinstance(document, Mapping) else None
         if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
@@ -264,7 +264,7 @@ class TokenProvider:
             raise token_error_from_response(response, token_url=key.token_url, resource=key.resource)
         try:
             payload = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise TokenError(
                 f"The token endpoint {shown(key.token_url)} answered 200 but not with JSON; check "
                 f"{describe('auth_url')} is the OAuth token endpoint.",

@@ -46,6 +46,8 @@ def url_problem(url: str, *, allow_insecure_http: bool = False, proxy: bool = Fa
     ``proxy``: plain ``http://`` is the normal way to reach a proxy (HTTPS travels through it in
     a CONNECT tunnel, still encrypted end to end), so only credentials are refused there.
     """
+    if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in url):
+        return "contains spaces, line breaks or control characters; remove them"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number

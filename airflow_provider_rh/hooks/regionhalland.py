@@ -249,7 +249,7 @@ class RegionHallandHook(BaseHook):
         """
         try:
             from flask_babel import lazy_gettext
-            from wtforms import PasswordField, StringField
+            from wtforms import BooleanField, PasswordField, StringField
         except ImportError:
             return {}
         try:
@@ -266,20 +266,26 @@ class RegionHallandHook(BaseHook):
 
         widgets: dict[str, Any] = {}
         for name, spec in CONN_FIELDS.items():
-            fmt = spec["schema"].get("format")
+            schema = spec["schema"]
+            fmt = schema.get("format")
             label = lazy_gettext(spec["label"])
             description = spec.get("description", "")
-            if fmt == "password":
+            default = {"default": schema["default"]} if "default" in schema else {}
+            if "boolean" in schema["type"]:
+                field = BooleanField(label, description=description, **default)
+            elif fmt == "password":
                 field = PasswordField(label, description=description, **widget(BS3PasswordFieldWidget))
             elif fmt == "multiline":
                 field = StringField(label, description=description, **widget(BS3TextAreaFieldWidget))
             else:
-                field = StringField(label, description=description, **widget(BS3TextFieldWidget))
+                field = StringField(label, description=description, **default, **widget(BS3TextFieldWidget))
             widgets[name] = field
         return widgets
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Labels and placeholders of the standard fields (Airflow 3.0/3.1's spelling of the
+        declaration's ``ui-field-behaviour``)."""
         return {
             "hidden_fields": list(UI_FIELD_BEHAVIOUR["hidden-fields"]),
             "relabeling": dict(UI_FIELD_BEHAVIOUR["relabeling"]),

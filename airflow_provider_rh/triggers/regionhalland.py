@@ -19,6 +19,7 @@ import httpx
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_rh.core.client import api_error
+from airflow_provider_rh.core.http import make_async_client
 from airflow_provider_rh.exceptions import ApiError, ConfigurationError, RegionHallandError
 from airflow_provider_rh.hooks.regionhalland import RegionHallandHook
 
@@ -196,9 +197,9 @@ class RegionHallandApiTrigger(BaseTrigger):
         check = import_check(self.response_check) if self.response_check else None
         hook = RegionHallandHook(self.regionhalland_conn_id)
         config = await hook.aget_config()
-        async with httpx.AsyncClient(
-            verify=config.verify, timeout=config.timeout, proxy=config.proxy
-        ) as client:
+        # The connection's own client: TLS settings as an ssl context (a CA bundle path given to
+        # httpx as a string is deprecated), and the per-attempt deadline.
+        async with make_async_client(config) as client:
             for pokes in itertools.count(1):
                 response = await hook.arequest(
                     self.method,

@@ -98,9 +98,44 @@ URL_CASES = [
         "check the host and port",
         id="auth_url-bad-port",
     ),
+    pytest.param(
+        {"extra": {"auth_url": "https://adfs.example.se/adfs/oauth2/token/\nX-Evil: 1"}},
+        "auth_url",
+        "Token endpoint URL [extra.auth_url]",
+        "remove them",
+        id="auth_url-line-break",
+    ),
+    pytest.param(
+        {"host": "https://api.example.se/hsa info"},
+        "host",
+        "API base URL [host]",
+        "spaces",
+        id="host-space",
+    ),
 ]
 
 VALUE_CASES = [
+    pytest.param(
+        {"extra": with_auth(certificate="A" * (2 * 1024 * 1024))},
+        "certificate",
+        "Certificate (PEM) [extra.certificate]",
+        "check you pasted the right thing",
+        id="field-absurdly-long",
+    ),
+    pytest.param(
+        {"password": "k" * (2 * 1024 * 1024)},
+        "password",
+        "Subscriber key [password]",
+        "check what was pasted",
+        id="subscriber-key-absurdly-long",
+    ),
+    pytest.param(
+        {"extra": "[" * 100_000 + "]" * 100_000},
+        "extra",
+        "Extra [extra]",
+        "one flat JSON object",
+        id="extra-nested-too-deep",
+    ),
     pytest.param({"login": ""}, "login", "Client id [login]", "client id (a GUID)", id="login-empty"),
     pytest.param(
         {"extra": {"resource": "x"}},
@@ -311,3 +346,40 @@ def test_a_discovered_token_endpoint_follows_the_same_rules(endpoint, words):
     assert words in str(info.value)
     assert "Issuer / discovery URL [extra.issuer]" in str(info.value)
     assert "pw-secret" not in str(info.value)
+
+
+def test_a_certificate_path_that_is_not_a_regular_file_is_refused():
+    from airflow_provider_rh.core.credentials import load_credentials
+    from airflow_provider_rh.exceptions import CertificateError
+
+    with pytest.raises(CertificateError) as info:
+        load_credentials(certificate_path="/dev/zero")  # would never end if read whole
+    assert "Certificate file path [extra.certificate_path]" in str(info.value)
+    assert "not a regular file" in str(info.value)
+
+
+def test_a_huge_certificate_file_is_refused(tmp_path):
+    from airflow_provider_rh.core.credentials import MAX_CREDENTIAL_FILE_BYTES, load_credentials
+    from airflow_provider_rh.exceptions import CertificateError
+
+    big = tmp_path / "big.pem"
+    big.write_bytes(b"-----BEGIN CERTIFICATE-----\n" + b"A" * (MAX_CREDENTIAL_FILE_BYTES + 10))
+    with pytest.raises(CertificateError, match="larger than"):
+        load_credentials(certificate_path=big)
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000, '{"access_token": ' + "[" * 100_000])
+def test_a_token_response_nested_too_deep_is_a_token_error(body):
+    from airflow_provider_rh.exceptions import TokenError
+
+    client = make_client(lambda request: httpx.Response(200, content=body.encode()))
+    with pytest.raises(TokenError, match="not with JSON"):
+        client.tokens.get_token()
+
+
+def test_a_url_httpx_cannot_use_is_refused_not_crashed():
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"access_token": "t", "expires_in": 60})
+
+    with pytest.raises(UnsafeUrlError, match="httpx cannot use it"):
+        make_client(handler).request("GET", "https://api.example.se:0/hsainfo/v1/" + "a" * 70000 + "/x")

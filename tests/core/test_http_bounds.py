@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from airflow_provider_rh.core import client as client_module
@@ -30,17 +31,12 @@ from tests.slow_server import (
     trickle_headers,
 )
 
-TIMEOUT = 0.5
-#: The deadline of calls expected to succeed: a safety bound, so a busy machine cannot fail them.
-GENEROUS = 60.0
+TIMEOUT = 0.5  # the attempt under test
+GENEROUS = 60.0  # everything else (the token a test needs first), so a busy machine changes nothing
 TOKEN = {"access_token": "fast-token-123", "token_type": "Bearer", "expires_in": 3600}
 
 
-def api_client(server: SlowServer, *, attempts: int = 1, timeout: float = TIMEOUT) -> ApiClient:
-    """A client whose calls (token requests included) have ``timeout`` as their deadline.
-
-    Tests of a slow API keep the token request fast and pass ``timeout=TIMEOUT`` to the API call.
-    """
+def api_client(server: SlowServer, *, attempts: int = 1, timeout: float = GENEROUS) -> ApiClient:
     cfg = ClientConfig.from_connection_fields(
         host=f"{server.url}/api",
         login="client-guid",
@@ -83,7 +79,7 @@ def assert_timeout(error: TransportError) -> None:
 @pytest.mark.parametrize("behaviour", [trickle_body, trickle_headers], ids=["body", "headers"])
 def test_a_trickling_token_endpoint_fails_at_the_deadline(serve, behaviour):
     server = serve({"/token": behaviour})
-    client = api_client(server)
+    client = api_client(server, timeout=TIMEOUT)
     with pytest.raises(TransportError) as info:
         client.tokens.get_token()
     assert_timeout(info.value)
@@ -93,24 +89,27 @@ def test_a_trickling_token_endpoint_fails_at_the_deadline(serve, behaviour):
 def test_a_trickling_api_fails_at_the_deadline(serve, behaviour):
     server = serve({"/token": json_body(TOKEN), "/api/units": behaviour})
     with pytest.raises(TransportError) as info:
-        api_client(server, timeout=GENEROUS).request("GET", "/units", timeout=TIMEOUT)
+        api_client(server).request("GET", "/units", timeout=TIMEOUT)
     assert_timeout(info.value)
 
 
 def test_each_retry_gets_its_own_deadline(serve):
     server = serve({"/token": json_body(TOKEN), "/api/units": trickle_body})
     with pytest.raises(TransportError):
-        api_client(server, attempts=3, timeout=GENEROUS).request("GET", "/units", timeout=TIMEOUT)
+        api_client(server, attempts=3).request("GET", "/units", timeout=TIMEOUT)
     assert server.connections["/api/units"] == 3
 
 
+@pytest.mark.parametrize("own_client", [False, True], ids=["our-client", "plain-httpx-client"])
 @pytest.mark.parametrize("behaviour", [trickle_body, trickle_headers], ids=["body", "headers"])
-def test_the_async_path_has_the_same_deadline(serve, behaviour):
-    server = serve({"/token": json_body(TOKEN), "/api/units": behaviour, "/slow-token": behaviour})
-    client = api_client(server, timeout=GENEROUS)
+def test_the_async_path_has_the_same_deadline(serve, behaviour, own_client):
+    server = serve({"/token": json_body(TOKEN), "/api/units": behaviour})
+    client = api_client(server)
 
     async def call() -> None:
-        async with make_async_client(client.config) as http:
+        # A trigger may bring its own plain httpx.AsyncClient: it is bounded all the same.
+        http = httpx.AsyncClient() if own_client else make_async_client(client.config)
+        async with http:
             await client.arequest(http, "GET", "/units", timeout=TIMEOUT)
 
     with pytest.raises(TransportError) as info:
@@ -120,7 +119,7 @@ def test_the_async_path_has_the_same_deadline(serve, behaviour):
 
 def test_the_async_token_request_has_the_deadline(serve):
     server = serve({"/token": trickle_body})
-    client = api_client(server)
+    client = api_client(server, timeout=TIMEOUT)
 
     async def call() -> None:
         async with make_async_client(client.config) as http:
@@ -139,7 +138,7 @@ def test_the_async_token_request_has_the_deadline(serve):
 def test_a_huge_token_response_is_refused(serve, behaviour):
     server = serve({"/token": behaviour})
     with pytest.raises(PayloadTooLargeError) as info:
-        api_client(server, timeout=GENEROUS).tokens.get_token()
+        api_client(server).tokens.get_token()
     assert info.value.limit == MAX_TOKEN_RESPONSE_BYTES
     assert f"more than {MAX_TOKEN_RESPONSE_BYTES} bytes" in str(info.value)
     assert "Token endpoint URL [extra.auth_url]" in str(info.value)
@@ -154,7 +153,7 @@ def test_an_api_response_over_the_cap_is_refused(serve, behaviour, monkeypatch):
     monkeypatch.setattr(client_module, "MAX_API_RESPONSE_BYTES", 100_000)
     server = serve({"/token": json_body(TOKEN), "/api/units": behaviour})
     with pytest.raises(PayloadTooLargeError) as info:
-        api_client(server, attempts=3, timeout=GENEROUS).request("GET", "/units")
+        api_client(server, attempts=3).request("GET", "/units")
     assert info.value.limit == 100_000
     assert "ask for smaller pages" in str(info.value)
     assert server.connections["/api/units"] == 1  # not retried: it would only come back as big
@@ -163,7 +162,7 @@ def test_an_api_response_over_the_cap_is_refused(serve, behaviour, monkeypatch):
 def test_the_async_path_has_the_size_cap(serve, monkeypatch):
     monkeypatch.setattr(client_module, "MAX_API_RESPONSE_BYTES", 100_000)
     server = serve({"/token": json_body(TOKEN), "/api/units": chunked(200_000)})
-    client = api_client(server, timeout=GENEROUS)
+    client = api_client(server)
 
     async def call() -> None:
         async with make_async_client(client.config) as http:
@@ -175,6 +174,6 @@ def test_the_async_path_has_the_size_cap(serve, monkeypatch):
 
 def test_a_normal_response_within_the_bounds_is_read_whole(serve):
     server = serve({"/token": json_body(TOKEN), "/api/units": json_body({"items": list(range(1000))})})
-    response = api_client(server, timeout=GENEROUS).request("GET", "/units")
+    response = api_client(server).request("GET", "/units")
     assert response.json() == {"items": list(range(1000))}
     assert response.request.headers["Authorization"] == "Bearer fast-token-123"

@@ -3,11 +3,7 @@ without it the failure says what to set. Against a real loopback HTTPS server.""
 
 from __future__ import annotations
 
-import json
-import ssl
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,44 +16,13 @@ from airflow_provider_rh.core.tokens import TokenCache
 from airflow_provider_rh.exceptions import TransportError
 from tests.core._seams import CERT, Sleeps, policy
 from tests.pki import make_server_pki
-
-
-class Handler(BaseHTTPRequestHandler):
-    def _json(self, payload: object) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self._json({"access_token": "tls-token", "token_type": "Bearer", "expires_in": 3600})
-
-    def do_GET(self) -> None:
-        self._json({"items": [1, 2, 3], "auth": self.headers.get("Authorization") == "Bearer tls-token"})
-
-    def log_message(self, format: str, *args: object) -> None:
-        return
+from tests.tls_server import https_server as serve_https
 
 
 @pytest.fixture(scope="module")
 def https_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    folder = tmp_path_factory.mktemp("pki")
-    ca_path, cert_path, key_path = make_server_pki().write(folder)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_path, key_path)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"https://127.0.0.1:{server.server_address[1]}", ca_path
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serve_https(tmp_path_factory.mktemp("pki")) as server:
+        yield server
 
 
 def client_for(url: str, **extra: object) -> ApiClient:
@@ -65,7 +30,7 @@ def client_for(url: str, **extra: object) -> ApiClient:
         host=f"{url}/api",
         login="client-guid",
         password="sub-key-123",
-        extra={"auth_url": f"{url}/token", "resource": "r", "timeout": 10, **extra},
+        extra={"auth_url": f"{url}/token", "resource": "r", "timeout": 60, **extra},
     )
     tokens = TokenProvider(
         cfg,

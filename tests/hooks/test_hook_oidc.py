@@ -17,6 +17,7 @@ import pytest
 
 from airflow_provider_rh.core.oauth import SHARED_TOKEN_CACHE
 from airflow_provider_rh.core.retry import RetryPolicy
+from airflow_provider_rh.core.tokens import TokenCache
 from airflow_provider_rh.exceptions import CertificateError, TokenError, TransportError
 from airflow_provider_rh.hooks.regionhalland import RegionHallandHook
 from tests.pki import make_cert
@@ -64,7 +65,11 @@ def settled(oidc_server) -> tuple[int, int]:
     read, so is everything before it: a count without a sleep. The marker adds one refusal.
     """
     marker = f"marker-{uuid.uuid4().hex}"
-    httpx.post(oidc_server.token_endpoint, data={"grant_type": "client_credentials", "client_id": marker})
+    httpx.post(
+        oidc_server.token_endpoint,
+        data={"grant_type": "client_credentials", "client_id": marker},
+        timeout=60,  # a safety bound only
+    )
     deadline = time.monotonic() + 60  # a safety bound only
     while not any(client == marker for _, client in oidc_server.token_errors()):
         assert time.monotonic() < deadline, "the server never logged the marker request"
@@ -105,20 +110,43 @@ def test_asking_again_within_the_lifetime_makes_no_request(hook, oidc_server):
     assert no_requests_since(oidc_server, before)
 
 
+class ManualClock:
+    """A monotonic clock that moves only when the test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_an_expired_token_is_renewed(hook, oidc_server):
+    # The cache's clock is the test's: renewal is decided by the lifetime the server gave, never
+    # by how long the requests took on a busy machine.
+    clock = ManualClock()
+    hook.tokens.cache = TokenCache(clock=clock)
     first = hook.get_token(resource=SHORT, scopes="short.read")  # the server issues 2 s tokens
-    before = len(oidc_server.wait_for_token_events(len(oidc_server.token_events())))
-    deadline = time.monotonic() + 60  # a safety bound: renewal comes after about 1.8 s
-    second = first
-    while second == first and time.monotonic() < deadline:
-        time.sleep(0.25)
-        second = hook.get_token(resource=SHORT, scopes="short.read")
+    cached = hook.tokens.cache.get(hook.tokens.key(SHORT, "short.read"))
+    assert cached is not None
+    assert cached.value == first
+    assert 0 < cached.expires_in <= 2  # the lifetime is the server's
+
+    before = settled(oidc_server)
+    clock.now = cached.renew_at - 0.001
+    assert hook.get_token(resource=SHORT, scopes="short.read") == first  # still fresh
+    assert no_requests_since(oidc_server, before)
+
+    before = settled(oidc_server)
+    clock.now = cached.renew_at
+    second = hook.get_token(resource=SHORT, scopes="short.read")
     assert second != first
-    # Not checked against the wall clock: on a busy machine the 2 s token may expire meanwhile.
+    assert hook.get_token(resource=SHORT, scopes="short.read") == second  # the new one is cached
+    assert settled(oidc_server) == (before[0] + 1, before[1] + 1)  # exactly one token request
+    # Not checked against the wall clock: on a busy machine the 2 s tokens may expire meanwhile.
     old = oidc_server.verify_access_token(first, audience=SHORT, verify_exp=False)
     new = oidc_server.verify_access_token(second, audience=SHORT, verify_exp=False)
-    assert new["exp"] > old["exp"]
-    assert len(oidc_server.wait_for_token_events(before + 1)) == before + 1
+    assert new["jti"] != old["jti"]
+    assert new["iat"] >= old["iat"]
 
 
 def test_issuer_discovery_instead_of_auth_url(oidc_server, monkeypatch):

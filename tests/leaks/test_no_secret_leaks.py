@@ -160,7 +160,7 @@ def test_no_secret_in_logs_xcom_files_or_errors(
     monkeypatch.setenv("RH_LEAK_LANDING", landing.as_uri())
     caplog.set_level(logging.DEBUG)
     for name in ("airflow_provider_rh", "httpx", "httpcore", "airflow", "airflow.task"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
+        caplog.set_level(logging.DEBUG, logger=name)  # restored after the test
 
     from tests.leaks.dags.rh_leak_flow import dag
 
