@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow_provider_rh.transfers._formats import (
+    DEFAULT_GZIP_LEVEL,
     DEFAULT_ROW_GROUP_SIZE,
     RecordEncoder,
     check_destination_name,
@@ -68,6 +69,7 @@ class RecordSink:
         fmt: str,
         max_records_per_file: int | None = None,
         row_group_size: int = DEFAULT_ROW_GROUP_SIZE,
+        gzip_level: int = DEFAULT_GZIP_LEVEL,
     ) -> None:
         check_destination_name(fmt, posixpath.basename(path))
         self.fs = fs
@@ -75,6 +77,7 @@ class RecordSink:
         self.fmt = fmt
         self.max_records_per_file = max_records_per_file
         self.row_group_size = row_group_size
+        self.gzip_level = gzip_level
         self.records = 0
         self._token = uuid.uuid4().hex
         self._done: list[AtomicFile] = []
@@ -143,7 +146,11 @@ class RecordSink:
         self._current = AtomicFile(self.fs, path, token=self._token)
         stream = self._current.open()
         self._encoder = open_encoder(
-            self.fmt, stream, name=posixpath.basename(path), row_group_size=self.row_group_size
+            self.fmt,
+            stream,
+            name=posixpath.basename(path),
+            row_group_size=self.row_group_size,
+            gzip_level=self.gzip_level,
         )
         self._in_current = 0
 

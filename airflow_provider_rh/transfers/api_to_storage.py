@@ -16,7 +16,12 @@ from airflow.sdk import BaseOperator
 from airflow_provider_rh.hooks.regionhalland import RegionHallandHook
 from airflow_provider_rh.pagination import DEFAULT_MAX_PAGES, KeyPath, Pager, PageRequest, Pagination
 from airflow_provider_rh.pagination._base import positive_int
-from airflow_provider_rh.transfers._formats import DEFAULT_ROW_GROUP_SIZE, normalize_format
+from airflow_provider_rh.transfers._formats import (
+    DEFAULT_GZIP_LEVEL,
+    DEFAULT_ROW_GROUP_SIZE,
+    check_gzip_level,
+    normalize_format,
+)
 from airflow_provider_rh.transfers._lineage import api_dataset, storage_dataset
 from airflow_provider_rh.transfers._progress import DEFAULT_INTERVAL, Progress, PullSummary
 from airflow_provider_rh.transfers._pull import pull
@@ -61,6 +66,8 @@ class RegionHallandApiToStorageOperator(BaseOperator):
     :param max_records_per_file: start a new numbered part after this many records.
     :param max_concurrency: pages fetched at once when the first page tells the total
         (offset or page number with a total); the file is still written in page order.
+    :param gzip_level: compression level (0-9) of ``.gz`` NDJSON; 6 compresses about as well
+        as 9 at a quarter of the cost.
     """
 
     template_fields: Sequence[str] = (
@@ -92,6 +99,7 @@ class RegionHallandApiToStorageOperator(BaseOperator):
         scopes: str | list[str] | None = None,
         regionhalland_conn_id: str = RegionHallandHook.default_conn_name,
         parquet_row_group_size: int = DEFAULT_ROW_GROUP_SIZE,
+        gzip_level: int = DEFAULT_GZIP_LEVEL,
         progress_interval: float = DEFAULT_INTERVAL,
         **kwargs: Any,
     ) -> None:
@@ -123,6 +131,7 @@ class RegionHallandApiToStorageOperator(BaseOperator):
         self.scopes = scopes
         self.regionhalland_conn_id = regionhalland_conn_id
         self.parquet_row_group_size = positive_int(parquet_row_group_size, name="parquet_row_group_size")
+        self.gzip_level = check_gzip_level(gzip_level)
         self.progress_interval = progress_interval
         self._landed: list[str] = []
 
@@ -145,6 +154,7 @@ class RegionHallandApiToStorageOperator(BaseOperator):
             fmt=self.format,
             max_records_per_file=self.max_records_per_file,
             row_group_size=self.parquet_row_group_size,
+            gzip_level=self.gzip_level,
         )
         pager = Pager(
             self.pagination,
