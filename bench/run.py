@@ -68,9 +68,9 @@ class Result:
     error: str | None = None
 
 
-def cases(quick: bool) -> list[Case]:
+def cases(quick: bool, sizes: list[int] | None = None) -> list[Case]:
     everyone = ["operator", "loop_orjson", "loop_stdlib", "httpoperator", "dlt"]
-    sizes = [10_000] if quick else [10_000, 100_000, 1_000_000]
+    sizes = sizes or ([10_000] if quick else [10_000, 100_000, 1_000_000])
     big = sizes[-1]
     latency_size = 10_000 if quick else 100_000
     out = [Case("ndjson", name, n) for n in sizes for name in everyone]
@@ -118,7 +118,7 @@ class Server:
             self.proc.wait()
 
 
-def environment(tmp: Path, server: Server) -> dict[str, str]:
+def environment(tmp: Path, server: Server, *, migrate: bool = True) -> dict[str, str]:
     """AIRFLOW_HOME with a migrated SQLite DB, the two connections, a certificate for the hook."""
     from airflow_provider_rh.sandbox.pki import generate_private_key_pem, self_signed_certificate_pem
     from bench.server import CLIENT_ID, SUBSCRIPTION_KEY
@@ -154,6 +154,8 @@ def environment(tmp: Path, server: Server) -> dict[str, str]:
             }
         ),
     }
+    if not migrate:
+        return env
     subprocess.run(
         [str(Path(sys.executable).with_name("airflow")), "db", "migrate"],
         env=env,
@@ -348,10 +350,17 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="10,000 records, one round: a smoke test")
     parser.add_argument("--rounds", type=int, default=None, help="default 3 (1 with --quick)")
     parser.add_argument("--only", nargs="*", help="competitors to run (default: all)")
+    parser.add_argument("--scenarios", nargs="*", help="scenarios to run (default: all)")
+    parser.add_argument("--sizes", nargs="*", type=int, help="record counts (default: 10k 100k 1M)")
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results" / "results.json")
     args = parser.parse_args()
     rounds = args.rounds or (1 if args.quick else 3)
-    todo = [c for c in cases(args.quick) if not args.only or c.competitor in args.only]
+    todo = [
+        c
+        for c in cases(args.quick, args.sizes)
+        if (not args.only or c.competitor in args.only)
+        and (not args.scenarios or c.scenario in args.scenarios)
+    ]
     tmp = Path(tempfile.mkdtemp(prefix="rh-bench-"))
     server = Server()
     results: list[Result] = []

@@ -7,8 +7,10 @@ are fetched at once, still handed out strictly in page order and never more than
 ``max_concurrency`` held at a time.
 
 Pages are decoded with msgspec (the standard library only for what msgspec refuses: NaN, lone
-surrogates, a non-UTF-8 charset), and a repeat is recognised by a digest of the page's records
-as compact JSON, taken in the fetching thread.
+surrogates, a non-UTF-8 charset). A repeat is recognised by a digest of the page's records as
+JSON lines, taken in the fetching thread; the lines stay with the records
+(:class:`~airflow_provider_rh.core.jsonl.LinedRecords`), so an NDJSON writer does not encode
+them again.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 import httpx
 import msgspec
 
+from airflow_provider_rh.core.jsonl import LinedRecords
 from airflow_provider_rh.exceptions import ConfigurationError, PaginationError, UnsafeUrlError
 from airflow_provider_rh.pagination._base import Page, PageRequest, Pagination, Plan, positive_int
 from airflow_provider_rh.pagination._paths import KeyPath, check_key_path, describe, lookup
@@ -37,7 +40,6 @@ DEFAULT_MAX_PAGES = 10_000
 Fetch = Callable[[PageRequest], httpx.Response]
 
 _DECODER = msgspec.json.Decoder()
-_ENCODER = msgspec.json.Encoder()
 
 
 class Pager:
@@ -188,8 +190,9 @@ class Pager:
                 f"Page {number} from {shown} has a {type(records).__name__} at "
                 f"{describe(self.records_path)}, where a list of records was expected; check records_path."
             )
-        page = Page(number, request, str(response.url), response.headers, body, records, len(content))
-        return page, _records_digest(records)
+        lined = LinedRecords(records)
+        page = Page(number, request, str(response.url), response.headers, body, lined, len(content))
+        return page, hashlib.sha256(lined.lines).digest()
 
 
 class _Guard:
@@ -228,15 +231,6 @@ class _Guard:
                 f"({len(page.records)} records): the API seems to ignore the {self.pagination.pointer} "
                 f"of {self.pagination!r}; check the pagination's parameter names."
             )
-
-
-def _records_digest(records: list[Any]) -> bytes:
-    """A digest of ``records`` as compact JSON: equal for equal records, whatever the page's layout."""
-    try:
-        text = _ENCODER.encode(records)
-    except (TypeError, ValueError, UnicodeEncodeError):  # a lone surrogate from the stdlib decoder
-        text = json.dumps(records, separators=(",", ":")).encode()
-    return hashlib.sha256(text).digest()
 
 
 def _digest(value: Any) -> bytes:

@@ -1,22 +1,19 @@
 """Record encoders: NDJSON (gzip when the name ends in ``.gz``) and Parquet in row groups.
 
 An encoder writes to a stream page by page and keeps at most one row group of records (Parquet)
-or one page's encoding (NDJSON) in memory, however many pages come. NDJSON is encoded by
-msgspec in one C call per page (a tenth of ``json.dumps`` per record); each record is compact
-JSON on one line (a newline inside a string is written as ``\\n``), UTF-8, not ASCII-escaped.
+or one page's encoding (NDJSON) in memory, however many pages come. NDJSON lines come from
+:func:`~airflow_provider_rh.core.jsonl.json_lines`: encoded once, when the pager checked the
+page for repeats, or here for records from elsewhere.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gzip
-import json
-import math
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-import msgspec
-
+from airflow_provider_rh.core.jsonl import json_lines
 from airflow_provider_rh.exceptions import ConfigurationError
 
 #: Format names the operator accepts; ``jsonl`` is another name for ``ndjson``.
@@ -28,8 +25,6 @@ DEFAULT_ROW_GROUP_SIZE = 10_000
 #: gzip level for ``.gz`` NDJSON. 6 (zlib's own default) compresses these records about 14:1 at
 #: twice the cost of level 1 (9:1); level 9 costs about four times level 6 for 10 % smaller files.
 DEFAULT_GZIP_LEVEL = 6
-
-_ENCODER = msgspec.json.Encoder()
 
 
 def normalize_format(name: str) -> str:
@@ -79,34 +74,6 @@ def check_gzip_level(level: Any) -> int:
     return level
 
 
-def ndjson_lines(records: Sequence[Any]) -> bytes:
-    """``records`` as NDJSON: one compact UTF-8 JSON document per line, each ending in a newline."""
-    try:
-        return _ENCODER.encode_lines(records)
-    except (TypeError, ValueError, UnicodeEncodeError):
-        # What msgspec refuses (a lone surrogate the stdlib decoder let through, a type it does
-        # not know): the standard library, ASCII-escaped so a lone surrogate stays valid JSON.
-        return "".join(_stdlib_line(record) for record in records).encode()
-
-
-def _stdlib_line(record: Any) -> str:
-    try:
-        return _ENCODER.encode(record).decode() + "\n"
-    except (TypeError, ValueError, UnicodeEncodeError):
-        return json.dumps(_finite(record), separators=(",", ":"), default=str) + "\n"
-
-
-def _finite(value: Any) -> Any:
-    """``value`` with NaN and infinities as ``null``, as msgspec writes them: JSON has no NaN."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_finite(item) for item in value]
-    return value
-
-
 class NdjsonEncoder:
     """One compact JSON document per line, UTF-8; gzip with a fixed header so reruns are identical."""
 
@@ -120,7 +87,7 @@ class NdjsonEncoder:
 
     def write(self, records: Sequence[Any]) -> None:
         if records:
-            self._out.write(ndjson_lines(records))
+            self._out.write(json_lines(records))
 
     def close(self) -> None:
         if self._gzip is not None:

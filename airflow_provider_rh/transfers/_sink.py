@@ -107,7 +107,8 @@ class RecordSink:
             if self.max_records_per_file is not None:
                 room = min(room, self.max_records_per_file - self._in_current)
             assert self._encoder is not None
-            self._encoder.write(records[start : start + room])
+            whole = start == 0 and room == len(records)  # keeps the pager's encoding with them
+            self._encoder.write(records if whole else records[start : start + room])
             self._in_current += room
             self.records += room
             start += room

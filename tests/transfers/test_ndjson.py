@@ -7,6 +7,7 @@ what lands must read back record for record, one per ``\\n``-terminated line.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import math
@@ -17,9 +18,10 @@ import httpx
 import pytest
 from fsspec.implementations.local import LocalFileSystem
 
+from airflow_provider_rh.core.jsonl import json_lines
 from airflow_provider_rh.exceptions import ConfigurationError, PaginationError
 from airflow_provider_rh.pagination import OffsetPagination, Pager, PageRequest
-from airflow_provider_rh.transfers._formats import check_gzip_level, ndjson_lines
+from airflow_provider_rh.transfers._formats import check_gzip_level
 from airflow_provider_rh.transfers._progress import Progress
 from airflow_provider_rh.transfers._pull import pull
 from airflow_provider_rh.transfers._sink import RecordSink
@@ -103,7 +105,7 @@ def test_a_gzip_level_outside_0_to_9_is_refused(level: Any) -> None:
 def test_what_msgspec_refuses_still_lands_as_strict_json() -> None:
     # The standard library's decoder (used when msgspec refuses a page) lets both through.
     records = json.loads('[{"lone": "\\ud83d"}, {"nan": NaN}]')
-    lines = lines_of(ndjson_lines(records))
+    lines = lines_of(json_lines(records))
     strict = [json.loads(line, parse_constant=lambda c: pytest.fail(f"{c} is not JSON")) for line in lines]
     assert strict[0] == {"lone": "\ud83d"}
     assert strict[1] == {"nan": None}  # JSON has no NaN: written as null, as msgspec does
@@ -127,3 +129,29 @@ def test_records_repeated_under_a_different_body_are_noticed(tmp_path: Path) -> 
     with pytest.raises(PaginationError, match="Page 2 has exactly the records of page 1"):
         land(tmp_path, "units.ndjson", serve(TRICKY, ignore_offset=True))
     assert not any(tmp_path.iterdir()), "a failed pull leaves nothing behind"
+
+
+def test_the_lines_the_pager_made_are_the_ones_written(tmp_path: Path) -> None:
+    pager = Pager(OffsetPagination(3, total_path="total"), serve(TRICKY), records_path="items")
+    pages = list(pager.pages("/units"))
+    assert b"".join(json_lines(page.records) for page in pages) == land(tmp_path, "a.ndjson", serve(TRICKY))
+
+
+@pytest.mark.parametrize("frozen_before", [False, True])
+def test_the_pull_freezes_the_heap_only_while_it_runs(tmp_path: Path, frozen_before: bool) -> None:
+    seen: list[int] = []
+
+    def fetch(request: PageRequest) -> httpx.Response:
+        seen.append(gc.get_freeze_count())
+        return serve(TRICKY)(request)
+
+    if frozen_before:
+        gc.freeze()
+    before = gc.get_freeze_count()
+    try:
+        land(tmp_path, "units.ndjson", fetch)
+        assert all(count > 0 for count in seen)
+        # Unfrozen afterwards, unless someone else had frozen first: their freeze stays.
+        assert (gc.get_freeze_count() >= before > 0) if frozen_before else gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
