@@ -195,6 +195,17 @@ def dlt_rest_api(args: argparse.Namespace) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - started, "records": None}
 
 
+def _peak_rss_mb() -> float | None:
+    """This process's own peak RSS (``VmHWM``); ``ru_maxrss`` would include the parent's at fork."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 COMPETITORS = {
     "operator": operator,
     "loop_orjson": loop_orjson,
@@ -213,6 +224,7 @@ def main() -> None:
     parser.add_argument("--gzip-level", type=int, default=None)
     args = parser.parse_args()
     result = COMPETITORS[args.name](args)
+    result["peak_rss_mb"] = _peak_rss_mb()
     print("RESULT " + json.dumps(result), flush=True)
     sys.exit(0)
 
