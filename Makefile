@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := tests/oidc_server/node_modules/.package-lock.json
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: demo test lint sandbox bench bench-smoke install clean
+.PHONY: demo test test-scheduler lint sandbox bench bench-smoke install clean browser-test
 
 install: $(STAMP)
 
@@ -31,6 +31,10 @@ sandbox: $(STAMP)
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
+## Catchup and `airflow backfill` of windowed DAGs under a real scheduler and api-server (~2 min).
+test-scheduler: $(STAMP)
+	$(BIN)/python -m pytest -m scheduler tests/transfers/test_windows_scheduler.py
+
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test,bench]'
 	touch $(BENCH_STAMP)
@@ -43,6 +47,12 @@ bench: $(BENCH_STAMP)
 ## The benchmark's CI smoke run: every competitor once at 10,000 records; fails only on wrong output.
 bench-smoke: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --quick --results bench/results/smoke.json
+
+## The connection form in a real browser: Debian's chromium (apt), a real api-server, the sandbox.
+browser-test: $(STAMP)
+	bash scripts/ci/install-browser.sh
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test,browser]'
+	$(BIN)/python -m pytest tests_browser -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -4,36 +4,61 @@
 
     RegionHallandError
     ├── ConfigurationError        a connection field or argument is wrong; ``field`` names it
-    │   └── CertificateError      certificate/key unreadable, mismatched, expired
+    │   ├── CertificateError      certificate/key unreadable, mismatched, expired
+    │   └── WindowError           a run's time window has no start, or a query reads an empty interval
     ├── TokenError                the token endpoint refused; ``error``, ``error_description``, ``hint``
     ├── DiscoveryError            ``.well-known/openid-configuration`` unusable
     ├── TransportError            the server could not be reached (DNS, refused, timeout, TLS)
     ├── ApiError                  the API answered non-2xx after retries; ``status_code``, ``url``
-    ├── UnsafeUrlError            a URL points off the connection's scheme and host
+    ├── UnsafeUrlError            a URL has credentials, plain http off loopback, or leaves the host
     ├── PaginationError           pages repeat, never end, or have an unexpected shape
-    └── PayloadTooLargeError      a response is too big for XCom
+    └── PayloadTooLargeError      a response is bigger than allowed (XCom guard, response size cap)
 
 Errors carry their context as attributes; nobody needs to parse the message. Messages never
-contain a secret: no key material, passphrase, subscriber key, client assertion or token.
+contain a secret, by construction: the base class runs the message and every text attribute
+through :func:`airflow_provider_rh.core.redact.redact`, which masks every registered secret (key
+material, passphrase, subscriber key, client assertions, tokens) and anything shaped like a
+credential, whichever server text or call site the message came from.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from airflow_provider_rh.core.redact import redact
+
 
 class RegionHallandError(Exception):
-    """Base class of every error raised by ``airflow_provider_rh``."""
+    """Base class of every error raised by ``airflow_provider_rh``; never carries a secret."""
+
+    def __init__(self, message: str = "", **context: Any) -> None:
+        super().__init__(redact(str(message)))
+        for name, value in context.items():
+            setattr(self, name, redact(value) if isinstance(value, str) else value)
+
+    def __str__(self) -> str:
+        # Again at render time: a secret registered after construction is masked too.
+        return redact(super().__str__())
 
 
 class ConfigurationError(RegionHallandError, ValueError):
     """A connection field or argument is missing or invalid; ``field`` names it."""
 
+    field: str | None
+
     def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
 
 
 class CertificateError(ConfigurationError):
     """The certificate or private key cannot be used for signing client assertions."""
+
+
+class WindowError(ConfigurationError):
+    """A run's time window cannot be computed, or the query reads an empty data interval.
+
+    ``field`` names the argument to change (``initial``, ``query_params``, ...).
+    """
 
 
 class TokenError(RegionHallandError):
@@ -42,6 +67,13 @@ class TokenError(RegionHallandError):
     ``error`` and ``error_description`` are the server's own words (RFC 6749 §5.2); ``hint``
     says what usually fixes it (AD FS ``MSIS`` codes and OAuth error codes are recognised).
     """
+
+    status_code: int | None
+    error: str | None
+    error_description: str | None
+    hint: str | None
+    token_url: str | None
+    resource: str | None
 
     def __init__(
         self,
@@ -54,33 +86,41 @@ class TokenError(RegionHallandError):
         token_url: str | None = None,
         resource: str | None = None,
     ) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.error = error
-        self.error_description = error_description
-        self.hint = hint
-        self.token_url = token_url
-        self.resource = resource
+        super().__init__(
+            message,
+            status_code=status_code,
+            error=error,
+            error_description=error_description,
+            hint=hint,
+            token_url=token_url,
+            resource=resource,
+        )
 
 
 class DiscoveryError(RegionHallandError):
     """The OpenID discovery document could not be fetched or has no ``token_endpoint``."""
 
+    url: str | None
+
     def __init__(self, message: str, *, url: str | None = None) -> None:
-        super().__init__(message)
-        self.url = url
+        super().__init__(message, url=url)
 
 
 class TransportError(RegionHallandError):
     """A server could not be reached (connection refused, DNS, timeout, TLS) after retries."""
 
+    url: str | None
+
     def __init__(self, message: str, *, url: str | None = None) -> None:
-        super().__init__(message)
-        self.url = url
+        super().__init__(message, url=url)
 
 
 class ApiError(RegionHallandError):
     """The API answered with a non-success status after any retries."""
+
+    status_code: int
+    url: str
+    body_excerpt: str
 
     def __init__(
         self,
@@ -90,18 +130,16 @@ class ApiError(RegionHallandError):
         url: str,
         body_excerpt: str = "",
     ) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.url = url
-        self.body_excerpt = body_excerpt
+        super().__init__(message, status_code=status_code, url=url, body_excerpt=body_excerpt)
 
 
 class UnsafeUrlError(RegionHallandError, ValueError):
-    """A URL leaves the connection's scheme and host; the token is never sent there."""
+    """A URL has credentials in it, is plain http off loopback, or leaves the connection's host."""
+
+    url: str
 
     def __init__(self, message: str, *, url: str) -> None:
-        super().__init__(message)
-        self.url = url
+        super().__init__(message, url=url)
 
 
 class PaginationError(RegionHallandError):
@@ -109,9 +147,10 @@ class PaginationError(RegionHallandError):
 
 
 class PayloadTooLargeError(RegionHallandError):
-    """A response is larger than the operator's XCom size guard allows."""
+    """A response is larger than allowed: the operator's XCom guard, or the response size cap."""
+
+    size: int
+    limit: int
 
     def __init__(self, message: str, *, size: int, limit: int) -> None:
-        super().__init__(message)
-        self.size = size
-        self.limit = limit
+        super().__init__(message, size=size, limit=limit)

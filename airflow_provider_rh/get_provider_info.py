@@ -1,7 +1,8 @@
 """What Airflow's ProvidersManager learns about this package (entry point ``apache_airflow_provider``).
 
 The connection form is declared here (``conn-fields``/``ui-field-behaviour``) so that Airflow
->= 3.2 can render it without importing the hook; the hook repeats it for 3.0 and 3.1.
+>= 3.2 can render it without importing the hook; the hook repeats it for 3.0 and 3.1. Labels
+come from :mod:`airflow_provider_rh.core.fields`, the same table error messages use.
 """
 
 from __future__ import annotations
@@ -9,101 +10,91 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_rh import __version__
+from airflow_provider_rh.core.fields import EXTRA_LABELS, STANDARD_LABELS
 
 CONN_TYPE = "regionhalland"
 HOOK_NAME = "Region Halland API"
 
+#: Where a user finds the whole story of each field.
+DOCS = "docs/connection.md"
+
+#: Help under each extra field, in form order; labels come from ``core.fields``. Airflow 3.3 shows
+#: a help line for extra fields only; standard fields get a label and a placeholder (below).
+_HELP: dict[str, str] = {
+    "auth_url": "Required unless Issuer is set. The token endpoint, used exactly as written (it is also "
+    "the client assertion's audience). AD FS: https://<adfs-host>/adfs/oauth2/token/ with the slash.",
+    "issuer": "Instead of the token endpoint: the issuer (https://<adfs-host>/adfs) or its "
+    ".well-known/openid-configuration URL; the token endpoint is then looked up.",
+    "certificate": "Required unless Certificate file path is set or the key is a PKCS#12 bundle. "
+    "The certificate whose public part the region registered, PEM (-----BEGIN CERTIFICATE-----...).",
+    "private_key": "Required unless Certificate file path is set. The certificate's private key, PEM "
+    "(encrypted or not) or base64 of a .pfx/.p12. Text pasted here shows on screen while typed and is "
+    f"kept in Airflow's database: prefer Certificate file path or a secrets backend ({DOCS}).",
+    "private_key_passphrase": "Only if the private key or the PKCS#12 bundle is encrypted.",
+    "certificate_path": "Recommended instead of pasting certificate and key: a path, readable on every "
+    "Airflow worker, to a PEM file holding both, or to a .pfx/.p12 file.",
+    "resource": "The API's resource id exactly as the region gave it (a bare name, not a URL), e.g. "
+    "hsainfoapi.regionhalland.se. Needed for a useful token; a task may name another one.",
+    "scopes": "Space-separated scopes ordered for that resource, e.g. hsainfoapi.read.",
+    "subscription_key_header": "Header that carries the subscriber key; keep "
+    "Ocp-Apim-Subscription-Key unless the API's page in the developer portal names another.",
+    "assertion_audience": "Leave empty for AD FS (the token endpoint URL is used). Entra ID style "
+    "servers may want the issuer here.",
+    "assertion_header": "How the client assertion names the certificate: x5t (default; AD FS needs it), "
+    "x5t#S256, kid, or a comma list of them.",
+    "verify": "true (default), false (never in production), or the path of a CA bundle for a private CA.",
+    "timeout": "Seconds per HTTP call, token requests included (default 30).",
+    "proxy": "Optional proxy for token and API calls, e.g. http://proxy.example.se:8080 (http:// is "
+    "fine: HTTPS travels through it encrypted; no user:password@).",
+    "test_path": "A cheap GET under the API base URL that the Test button calls, e.g. /health "
+    "(default: the API base URL itself).",
+    "allow_insecure_http": "Off by default: plain http:// is refused except to localhost. Turn on only "
+    "for a test gateway without TLS; keys and tokens would travel unencrypted.",
+}
+
+#: JSON-schema of each extra. No extra is required on its own (each has an alternative), so every
+#: type admits null; the help text says which field stands in for which.
+_SCHEMA: dict[str, dict[str, Any]] = {
+    "auth_url": {"type": ["string", "null"], "format": "url"},
+    "certificate": {"type": ["string", "null"], "format": "multiline"},
+    "private_key": {"type": ["string", "null"], "format": "multiline"},
+    "private_key_passphrase": {"type": ["string", "null"], "format": "password"},
+    "subscription_key_header": {"type": ["string", "null"], "default": "Ocp-Apim-Subscription-Key"},
+    "assertion_header": {"type": ["string", "null"], "default": "x5t"},
+    "verify": {"type": ["string", "null"], "default": "true"},
+    "timeout": {"type": ["number", "null"], "default": 30},
+    "allow_insecure_http": {"type": ["boolean", "null"]},
+}
+
 #: Extra fields of the connection, in form order. Secret ones carry Airflow's sensitive words
-#: (``private_key``, ``passphrase``) in their names so Airflow redacts them everywhere.
+#: (``private_key``, ``passphrase``) in their names so Airflow redacts them everywhere; no other
+#: name contains one, so the token endpoint stays readable in the edit form.
 CONN_FIELDS: dict[str, dict[str, Any]] = {
-    "token_url": {
-        "label": "Token endpoint",
-        "description": "Token endpoint URL, used exactly as written (AD FS: https://<host>/adfs/oauth2/token/).",
-        "schema": {"type": ["string", "null"], "format": "url"},
-    },
-    "issuer": {
-        "label": "Issuer / discovery URL",
-        "description": "Instead of the token endpoint: issuer or .well-known/openid-configuration URL.",
-        "schema": {"type": ["string", "null"]},
-    },
-    "certificate": {
-        "label": "Certificate (PEM)",
-        "description": "The certificate registered with the region (public part), PEM.",
-        "schema": {"type": ["string", "null"], "format": "multiline"},
-    },
-    "private_key": {
-        "label": "Private key (PEM or base64 PKCS#12)",
-        "description": "The certificate's private key, PEM (may be encrypted), or base64 of a .pfx/.p12.",
-        "schema": {"type": ["string", "null"], "format": "multiline"},
-    },
-    "private_key_passphrase": {
-        "label": "Private key passphrase",
-        "description": "Passphrase of the private key or PKCS#12 bundle, if it has one.",
-        "schema": {"type": ["string", "null"], "format": "password"},
-    },
-    "certificate_path": {
-        "label": "Certificate file path",
-        "description": "Instead of the two fields above: PEM file with certificate and key, or .pfx/.p12.",
-        "schema": {"type": ["string", "null"]},
-    },
-    "resource": {
-        "label": "Default resource id",
-        "description": "Resource id of the API, sent as given, e.g. hsainfoapi.regionhalland.se.",
-        "schema": {"type": ["string", "null"]},
-    },
-    "scopes": {
-        "label": "Default scopes",
-        "description": "Space-separated scopes, e.g. hsainfoapi.read.",
-        "schema": {"type": ["string", "null"]},
-    },
-    "subscription_key_header": {
-        "label": "Subscriber key header",
-        "description": "Header that carries the subscriber key.",
-        "schema": {"type": ["string", "null"], "default": "Ocp-Apim-Subscription-Key"},
-    },
-    "assertion_audience": {
-        "label": "Assertion audience (aud)",
-        "description": "Override the client assertion's aud (default: the token endpoint URL).",
-        "schema": {"type": ["string", "null"]},
-    },
-    "assertion_header": {
-        "label": "Assertion header certificate reference",
-        "description": "x5t (default, AD FS), x5t#S256, kid, or a comma list of them.",
-        "schema": {"type": ["string", "null"], "default": "x5t"},
-    },
-    "verify": {
-        "label": "Verify TLS",
-        "description": "true (default), false, or a path to a CA bundle.",
-        "schema": {"type": ["string", "null"], "default": "true"},
-    },
-    "timeout": {
-        "label": "Timeout (seconds)",
-        "description": "Seconds per HTTP call.",
-        "schema": {"type": ["number", "null"], "default": 30},
-    },
-    "proxy": {
-        "label": "Proxy URL",
-        "description": "Optional proxy for all calls, e.g. http://proxy.example.se:8080.",
-        "schema": {"type": ["string", "null"]},
-    },
-    "test_path": {
-        "label": "Test path",
-        "description": "A cheap GET endpoint under the base URL that Test calls, e.g. /health.",
-        "schema": {"type": ["string", "null"]},
-    },
+    name: {
+        "label": label,
+        "description": _HELP[name],
+        "schema": _SCHEMA.get(name, {"type": ["string", "null"]}),
+    }
+    for name, label in EXTRA_LABELS.items()
+}
+
+#: Standard fields the form shows, with their label. Airflow 3.3 gives standard fields no help
+#: line, so the placeholder carries the help; "(required)" marks what every call needs.
+_REQUIRED = ("host", "login", "password")
+_STANDARD_PLACEHOLDERS: dict[str, str] = {
+    "host": "https://api.example.se/hsainfo/v1 (every API path is relative to it)",
+    "login": "client id, the GUID the region's AD FS gave your registration",
+    "password": "subscriber key of your developer-portal subscription to this API",
+    "port": "443 (or the base URL's port): Test on Airflow 3.3.1-3.3.2 needs it",
+    "description": "e.g. hsainfo, test registration minklient.mindoman.se",
 }
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
-    "hidden-fields": ["schema", "port"],
-    "relabeling": {"host": "API base URL", "login": "Client id", "password": "Subscriber key"},
-    "placeholders": {
-        "host": "https://api.example.se/hsainfo/v1",
-        "login": "00000000-0000-0000-0000-000000000000 (from the region)",
-        "password": "subscriber key from the developer portal",
-        "token_url": "https://adfs.example.se/adfs/oauth2/token/",
-        "resource": "hsainfoapi.regionhalland.se",
-        "scopes": "hsainfoapi.read",
+    "hidden-fields": ["schema"],
+    "relabeling": {
+        name: f"{label} (required)" if name in _REQUIRED else label for name, label in STANDARD_LABELS.items()
     },
+    "placeholders": _STANDARD_PLACEHOLDERS,
 }
 
 

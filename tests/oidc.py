@@ -164,15 +164,16 @@ class OidcServer:
         with self._log.changed:
             return list(self._log.errors)
 
-    def wait_for_token_events(self, count: int, timeout: float = 5.0) -> list[tuple[str, str]]:
+    def wait_for_token_events(self, count: int, timeout: float = 60.0) -> list[tuple[str, str]]:
         """Wait (bounded) until at least ``count`` tokens were issued in total; returns the events.
 
         The server logs an event before it sends the response, but the reader thread may not have
         parsed the line yet when the client has its token, so tests should wait, not just look.
+        ``timeout`` is a safety bound for a busy machine; expected events normally come at once.
         """
         return self._log.wait(self._log.issued, count, timeout)
 
-    def wait_for_token_errors(self, count: int, timeout: float = 5.0) -> list[tuple[str, str]]:
+    def wait_for_token_errors(self, count: int, timeout: float = 60.0) -> list[tuple[str, str]]:
         """Like :meth:`wait_for_token_events`, for failed token requests."""
         return self._log.wait(self._log.errors, count, timeout)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -83,3 +84,83 @@ def make_cert(
         .sign(key, hashes.SHA256())
     )
     return TestCert(key=key, cert=cert)
+
+
+@dataclass(frozen=True)
+class TestPki:
+    """A throwaway CA and a server certificate it signed for 127.0.0.1 / localhost."""
+
+    __test__ = False
+
+    ca: TestCert
+    server: TestCert
+
+    def write(self, folder: Path) -> tuple[Path, Path, Path]:
+        """``(ca.pem, server-cert.pem, server-key.pem)`` written into ``folder``."""
+        ca_path, cert_path, key_path = (
+            folder / "ca.pem",
+            folder / "server-cert.pem",
+            folder / "server-key.pem",
+        )
+        ca_path.write_text(self.ca.cert_pem)
+        cert_path.write_text(self.server.cert_pem)
+        key_path.write_text(self.server.key_pem())
+        return ca_path, cert_path, key_path
+
+
+def make_server_pki(common_name: str = "Test CA") -> TestPki:
+    """A CA (self-signed, ``BasicConstraints(ca=True)``) and a loopback server certificate."""
+    import ipaddress
+
+    now = dt.datetime.now(dt.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    return TestPki(ca=TestCert(key=ca_key, cert=ca_cert), server=TestCert(key=key, cert=cert))

@@ -45,7 +45,7 @@ def test_connection_form_fields_are_declared(airflow_db):
         assert f"extra__regionhalland__{name}" in widgets
     assert widgets["extra__regionhalland__private_key_passphrase"].is_sensitive
     behaviour = manager.field_behaviours["regionhalland"]
-    assert behaviour["relabeling"]["login"] == "Client id"
+    assert behaviour["relabeling"]["login"] == "Client id (required)"
 
 
 def test_airflow_connections_test_succeeds_against_the_oidc_server(airflow_db, oidc_server):

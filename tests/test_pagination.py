@@ -373,17 +373,21 @@ def test_concurrent_pages_come_out_in_order_with_bounded_requests_in_flight() ->
     api = FakeApi(count=100)
     in_flight, most = 0, 0
     started = 0
-    lock = threading.Lock()
+    lock = threading.Condition()
     served = api.__call__
 
     def slow(request: httpx.Request) -> httpx.Response:
         nonlocal in_flight, most, started
+        page = int(request.url.params.get("page", 1))
         with lock:
             in_flight += 1
             started += 1
             most = max(most, in_flight)
+            lock.notify_all()
+            if page == 2:  # the first page fetched ahead answers only once another is in flight
+                assert lock.wait_for(lambda: in_flight >= 2, timeout=60)  # a safety bound
         # Earlier pages answer later, so completion order is the reverse of page order.
-        time.sleep(0.002 * (20 - int(request.url.params.get("page", 1)) % 20))
+        time.sleep(0.002 * (20 - page % 20))
         try:
             return served(request)
         finally:

@@ -16,12 +16,20 @@ from urllib.parse import urlsplit
 import httpx
 
 from airflow_provider_rh.core.config import ClientConfig
+from airflow_provider_rh.core.fields import describe
+from airflow_provider_rh.core.http import MAX_API_RESPONSE_BYTES, asend, send
 from airflow_provider_rh.core.oauth import TokenProvider
 from airflow_provider_rh.core.retry import RetryPolicy, is_idempotent
+from airflow_provider_rh.core.urls import shown
 from airflow_provider_rh.exceptions import ApiError, ConfigurationError, UnsafeUrlError
 
 #: Characters of an error body kept on ``ApiError`` (enough for an APIM or problem+json message).
 BODY_EXCERPT_CHARS = 500
+
+_TOO_LARGE_ADVICE = (
+    f"ask for smaller pages (a lower page size or limit parameter); the cap is "
+    f"{MAX_API_RESPONSE_BYTES // (1024 * 1024)} MiB per response."
+)
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -34,17 +42,31 @@ def resolve_url(base_url: str | None, path_or_url: str) -> str:
     """Join a path to the base URL, or accept an absolute URL only on the same origin."""
     if base_url is None:
         raise ConfigurationError(
-            "The connection's host (API base URL) is empty; set it, e.g. https://api.example.se/hsainfo/v1.",
+            f"{describe('host')} is empty; set it to the API base URL, e.g. "
+            "https://api.example.se/hsainfo/v1.",
             field="host",
         )
     if "://" in path_or_url.split("?", 1)[0]:
-        if _origin(path_or_url) != _origin(base_url):
-            shown = urlsplit(path_or_url)
+        try:
+            netloc = urlsplit(path_or_url).netloc
+            origin = _origin(path_or_url)
+        except ValueError:
             raise UnsafeUrlError(
-                f"Refusing to send the token to {shown.scheme}://{shown.netloc}: only "
-                f"{urlsplit(base_url).scheme}://{urlsplit(base_url).netloc} (the connection's host) is "
-                "trusted. Check the next link or URL you passed.",
-                url=f"{shown.scheme}://{shown.netloc}{shown.path}",
+                "Refusing a URL that cannot be parsed (check the next link or URL you passed).",
+                url=shown(path_or_url),
+            ) from None
+        if "@" in netloc:
+            raise UnsafeUrlError(
+                f"Refusing {shown(path_or_url)}: it carries credentials (user:password@), which would "
+                "replace the bearer token. Check the next link or URL you passed.",
+                url=shown(path_or_url),
+            )
+        if origin != _origin(base_url):
+            raise UnsafeUrlError(
+                f"Refusing to send the token to {shown(path_or_url)}: only {shown(base_url)} "
+                f"({describe('host')}) is trusted, same scheme, host and port. Check the next link or "
+                "URL you passed.",
+                url=shown(path_or_url),
             )
         return path_or_url
     if not path_or_url:
@@ -58,10 +80,10 @@ def api_error(response: httpx.Response) -> ApiError:
     body = response.text[:BODY_EXCERPT_CHARS] if response.content else ""
     status = response.status_code
     advice = {
-        401: " The gateway refused the subscriber key (password) or the token; check the key is the "
-        "one for this API's subscription and that extra.resource is this API's resource id.",
-        403: " The token lacks a scope this call needs; check extra.scopes.",
-        404: " Check the path and the connection's host (API base URL).",
+        401: f" The gateway refused the subscriber key or the token; check {describe('password')} is "
+        f"the key of this API's subscription and that {describe('resource')} is this API's resource id.",
+        403: f" The token lacks a scope this call needs; check {describe('scopes')}.",
+        404: f" Check the path and {describe('host')}.",
         429: " The API kept answering 'too many requests' after the retries.",
     }.get(status, " The API failed after the retries." if status >= 500 else "")
     return ApiError(
@@ -129,7 +151,8 @@ class ApiClient:
             key = self.tokens.key(resource, scopes)
             for renewal in (False, True):
                 token = self.tokens.get_token(resource, scopes)
-                response = self.http.request(
+                response = send(
+                    self.http,
                     method,
                     url,
                     params=params,
@@ -137,6 +160,8 @@ class ApiClient:
                     json=json,
                     data=data,
                     timeout=timeout if timeout is not None else self.config.timeout,
+                    max_bytes=MAX_API_RESPONSE_BYTES,
+                    too_large_advice=_TOO_LARGE_ADVICE,
                 )
                 if response.status_code != 401 or renewal:
                     return response
@@ -170,13 +195,16 @@ class ApiClient:
         async def send_once() -> httpx.Response:
             for renewal in (False, True):
                 token = await self.tokens.aget_token(client, resource, scopes)
-                response = await client.request(
+                response = await asend(
+                    client,
                     method,
                     url,
                     params=params,
                     headers=self._headers(headers, token.value),
                     json=json,
                     timeout=timeout if timeout is not None else self.config.timeout,
+                    max_bytes=MAX_API_RESPONSE_BYTES,
+                    too_large_advice=_TOO_LARGE_ADVICE,
                 )
                 if response.status_code != 401 or renewal:
                     return response

@@ -1,42 +1,42 @@
 """The connection's settings, parsed once into a typed, frozen object.
 
-Field names are a public contract (see the README's connection table). Unknown extras are an
-error listing the known ones, so a typo (``scope`` for ``scopes``) is caught at once instead of
-silently ignored.
+Field names are a public contract (see the README's connection table and
+:mod:`~airflow_provider_rh.core.fields`). Unknown extras are an error listing the known ones, so
+a typo (``scope`` for ``scopes``) is caught at once instead of silently ignored. Every message
+names the field as the connection form labels it, says what is wrong and what to do, and never
+repeats a secret value.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import math
 import os
+import ssl
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from airflow_provider_rh.core import redact
 from airflow_provider_rh.core.assertion import parse_header_references
+from airflow_provider_rh.core.fields import DEPRECATED_EXTRAS, EXTRA_LABELS, describe
 from airflow_provider_rh.core.tokens import normalize_scopes
+from airflow_provider_rh.core.urls import shown, url_problem
 from airflow_provider_rh.exceptions import ConfigurationError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_SUBSCRIPTION_KEY_HEADER = "Ocp-Apim-Subscription-Key"
 DEFAULT_TIMEOUT = 30.0
+#: Upper bound of ``timeout``: one HTTP call that may take longer than an hour is a mistake.
+MAX_TIMEOUT = 3600.0
+#: Longest value of any one field: a PEM chain is a few KB; a PKCS#12 in base64 rarely 100 KB.
+MAX_FIELD_CHARS = 1024 * 1024
 
-KNOWN_EXTRAS = (
-    "token_url",
-    "issuer",
-    "certificate",
-    "private_key",
-    "private_key_passphrase",
-    "certificate_path",
-    "resource",
-    "scopes",
-    "subscription_key_header",
-    "assertion_audience",
-    "assertion_header",
-    "verify",
-    "timeout",
-    "proxy",
-    "test_path",
-)
+KNOWN_EXTRAS = tuple(EXTRA_LABELS)
 
 #: Airflow < 3.2 stores form fields as ``extra__<conn_type>__<name>``.
 _FORM_PREFIX = "extra__regionhalland__"
@@ -45,15 +45,26 @@ _FORM_PREFIX = "extra__regionhalland__"
 SECRET_EXTRAS = ("private_key", "private_key_passphrase")
 
 
-def connection_secrets(password: str | None, extra: Mapping[str, Any]) -> list[str]:
+class DeprecatedFieldWarning(DeprecationWarning):
+    """A connection uses an old field name that still works but should be renamed."""
+
+
+def connection_secrets(password: str | None, extra: Mapping[str, Any] | str | None) -> list[str]:
     """The secret values of a connection (subscriber key, key, passphrase), as stored.
 
     Read from the raw fields, before parsing, so they can be masked even when parsing fails.
     """
     values: list[Any] = [password]
-    for name in SECRET_EXTRAS:
-        values += [extra.get(name), extra.get(f"{_FORM_PREFIX}{name}")]
-    return [value for value in values if isinstance(value, str) and value]
+    if isinstance(extra, str):
+        try:
+            extra = json.loads(extra)
+        except (ValueError, RecursionError):
+            extra = None  # the parser reports it
+    if isinstance(extra, Mapping):
+        for name in SECRET_EXTRAS:
+            values += [extra.get(name), extra.get(f"{_FORM_PREFIX}{name}")]
+    # An absurd value is refused by the parser (unquoted); masking it would only cost memory.
+    return [value for value in values if isinstance(value, str) and value and len(value) <= MAX_FIELD_CHARS]
 
 
 @dataclass(frozen=True)
@@ -61,7 +72,7 @@ class ClientConfig:
     """Everything needed to get tokens and call the API; secrets are never in ``repr``."""
 
     client_id: str
-    token_url: str | None = None
+    auth_url: str | None = None
     issuer: str | None = None
     base_url: str | None = None
     subscription_key: str | None = field(default=None, repr=False)
@@ -78,6 +89,18 @@ class ClientConfig:
     timeout: float = DEFAULT_TIMEOUT
     proxy: str | None = None
     test_path: str | None = None
+    allow_insecure_http: bool = False
+
+    @property
+    def token_url(self) -> str | None:
+        """Deprecated name of :attr:`auth_url`."""
+        return self.auth_url
+
+    def ssl_verify(self) -> bool | ssl.SSLContext:
+        """What httpx's ``verify`` wants: ``True``/``False`` or a context trusting the CA bundle."""
+        if isinstance(self.verify, str):
+            return ssl.create_default_context(cafile=self.verify)
+        return self.verify
 
     @classmethod
     def from_connection_fields(
@@ -86,60 +109,133 @@ class ClientConfig:
         host: str | None,
         login: str | None,
         password: str | None,
-        extra: Mapping[str, Any] | None,
+        extra: Mapping[str, Any] | str | None,
         port: int | None = None,
     ) -> ClientConfig:
-        """Build from an Airflow connection's fields (without importing Airflow)."""
-        extras = _normalize_extras(extra or {})
+        """Build from an Airflow connection's fields (without importing Airflow).
+
+        ``extra`` may be the stored JSON text: Airflow's ``extra_dejson`` turns invalid JSON
+        into ``{}`` silently, so only the raw text can say what is wrong with it.
+        """
+        for secret in connection_secrets(password, extra):
+            redact.register(secret)
+        for name, value in (("host", host), ("login", login), ("password", password)):
+            if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+                raise ConfigurationError(
+                    f"{describe(name)} is {len(value)} characters long, more than the "
+                    f"{MAX_FIELD_CHARS} any field may hold: check what was pasted there.",
+                    field=name,
+                )
+        extras = _normalize_extras(_extra_mapping(extra))
+        insecure = _flag(extras.get("allow_insecure_http"), "allow_insecure_http")
         client_id = _text(login)
         if not client_id:
             raise ConfigurationError(
-                "The connection's login (client id) is empty: set it to the client id (GUID) the "
-                "region gave you.",
+                f"{describe('login')} is empty: set it to the client id (a GUID) the region gave you "
+                "when it registered your application.",
                 field="login",
             )
-        token_url = _url(extras.get("token_url"), "token_url")
-        issuer = _url(extras.get("issuer"), "issuer")
-        if not token_url and not issuer:
+        auth_url = _url(extras.get("auth_url"), "auth_url", insecure)
+        issuer = _url(extras.get("issuer"), "issuer", insecure)
+        if not auth_url and not issuer:
             raise ConfigurationError(
-                "Set extra.token_url (the token endpoint, e.g. https://<adfs-host>/adfs/oauth2/token/) "
-                "or extra.issuer (the issuer or discovery URL).",
-                field="token_url",
+                f"Neither {describe('auth_url')} nor {describe('issuer')} is set: set the token "
+                "endpoint (AD FS: https://<adfs-host>/adfs/oauth2/token/), or the issuer / discovery "
+                "URL to find it from.",
+                field="auth_url",
             )
         return cls(
             client_id=client_id,
-            token_url=token_url,
-            issuer=issuer if not token_url else None,
-            base_url=_base_url(host, port),
-            subscription_key=_text(password),
+            auth_url=auth_url,
+            issuer=issuer if not auth_url else None,
+            base_url=_base_url(host, port, insecure),
+            subscription_key=_subscription_key(password),
             certificate=_text(extras.get("certificate")),
             private_key=_text(extras.get("private_key")),
-            private_key_passphrase=_text(extras.get("private_key_passphrase")),
+            private_key_passphrase=_passphrase(extras.get("private_key_passphrase")),
             certificate_path=_text(extras.get("certificate_path")),
             resource=_text(extras.get("resource")),
             scopes=normalize_scopes(_text(extras.get("scopes"))),
-            subscription_key_header=_text(extras.get("subscription_key_header"))
-            or DEFAULT_SUBSCRIPTION_KEY_HEADER,
+            subscription_key_header=_header_name(extras.get("subscription_key_header")),
             assertion_audience=_text(extras.get("assertion_audience")),
-            assertion_header=parse_header_references(_text(extras.get("assertion_header"))),
+            assertion_header=_assertion_header(extras.get("assertion_header")),
             verify=_verify(extras.get("verify")),
             timeout=_timeout(extras.get("timeout")),
-            proxy=_url(extras.get("proxy"), "proxy"),
+            proxy=_url(extras.get("proxy"), "proxy", insecure, proxy=True),
             test_path=_text(extras.get("test_path")),
+            allow_insecure_http=insecure,
         )
+
+
+def _extra_mapping(extra: Mapping[str, Any] | str | None) -> Mapping[str, Any]:
+    if extra is None:
+        return {}
+    if isinstance(extra, str):
+        if not extra.strip():
+            return {}
+        if len(extra) > 4 * MAX_FIELD_CHARS:
+            raise ConfigurationError(
+                f"Extra [extra] is {len(extra)} characters long: far more than a connection needs; "
+                "check what was pasted into it.",
+                field="extra",
+            )
+        try:
+            extra = json.loads(extra)
+        except RecursionError:
+            raise ConfigurationError(
+                "Extra [extra] is not valid JSON (nested too deeply): it should be one flat JSON object.",
+                field="extra",
+            ) from None
+        except json.JSONDecodeError as exc:
+            # exc.msg and the position only: the text itself may hold the private key.
+            raise ConfigurationError(
+                f"Extra [extra] is not valid JSON ({exc.msg} at line {exc.lineno}, column "
+                f'{exc.colno}): fix the JSON, e.g. {{"auth_url": "https://...", ...}}; '
+                "newlines inside a PEM must be written as \\n.",
+                field="extra",
+            ) from None
+    if not isinstance(extra, Mapping):
+        raise ConfigurationError(
+            f'Extra [extra] must be a JSON object ({{"auth_url": ...}}), not a {type(extra).__name__}.',
+            field="extra",
+        )
+    return extra
 
 
 def _normalize_extras(extra: Mapping[str, Any]) -> dict[str, Any]:
     extras: dict[str, Any] = {}
     for raw_key, value in extra.items():
-        key = raw_key[len(_FORM_PREFIX) :] if raw_key.startswith(_FORM_PREFIX) else raw_key
+        key = str(raw_key)
+        key = key[len(_FORM_PREFIX) :] if key.startswith(_FORM_PREFIX) else key
         if value is None or value == "":
             continue
+        if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+            raise ConfigurationError(
+                f"{describe(key)} is {len(value)} characters long, more than the {MAX_FIELD_CHARS} "
+                "any field may hold: check you pasted the right thing (a certificate or key is a few KB).",
+                field=key,
+            )
         extras[key] = value
+    for old, new in DEPRECATED_EXTRAS.items():
+        if old not in extras:
+            continue
+        if new in extras:
+            raise ConfigurationError(
+                f"Both extra.{old} (the old name) and {describe(new)} are set: keep only {new}.",
+                field=new,
+            )
+        message = (
+            f"Connection extra {old!r} is deprecated (Airflow hides any field named like a token): "
+            f"rename it to {new!r}, {describe(new)}."
+        )
+        warnings.warn(message, DeprecatedFieldWarning, stacklevel=4)
+        log.warning(message)
+        extras[new] = extras.pop(old)
     unknown = sorted(set(extras) - set(KNOWN_EXTRAS))
     if unknown:
         raise ConfigurationError(
-            f"Unknown connection extra(s) {', '.join(unknown)}; known extras are {', '.join(KNOWN_EXTRAS)}.",
+            f"Unknown connection extra(s) {', '.join(unknown)}: check the spelling; known extras "
+            f"are {', '.join(KNOWN_EXTRAS)}.",
             field=unknown[0],
         )
     return extras
@@ -152,35 +248,88 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _url(value: Any, name: str) -> str | None:
+def _flag(value: Any, name: str) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off", ""):
+        return False
+    raise ConfigurationError(f"{describe(name)} must be true or false, got {value!r}.", field=name)
+
+
+def _url(value: Any, name: str, insecure: bool, *, proxy: bool = False) -> str | None:
     text = _text(value)
     if text is None:
         return None
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError(
-            f"extra.{name} must be an http(s) URL, got {text!r}.",
-            field=name,
-        )
+    problem = url_problem(text, allow_insecure_http=insecure, proxy=proxy)
+    if problem:
+        raise ConfigurationError(f"{describe(name)} {problem}; got {shown(text)!r}.", field=name)
     return text
 
 
-def _base_url(host: str | None, port: int | None) -> str | None:
+def _base_url(host: str | None, port: int | None, insecure: bool) -> str | None:
     text = _text(host)
     if text is None:
         return None
     if "://" not in text:
         text = f"https://{text}"
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    problem = url_problem(text, allow_insecure_http=insecure)
+    if problem:
         raise ConfigurationError(
-            f"The connection's host must be the API base URL, e.g. https://api.example.se/hsainfo/v1; "
-            f"got {host!r}.",
+            f"{describe('host')} {problem}; it should be the API base URL, e.g. "
+            f"https://api.example.se/hsainfo/v1, got {shown(text)!r}.",
             field="host",
         )
-    if port and parts.port is None:
+    parts = urlsplit(text)
+    if port and parts.port is None and port != {"http": 80, "https": 443}.get(parts.scheme):
         text = parts._replace(netloc=f"{parts.netloc}:{port}").geturl()
     return text.rstrip("/")
+
+
+def _header_safe(value: str) -> bool:
+    return all(0x21 <= ord(char) <= 0x7E for char in value)
+
+
+def _subscription_key(value: str | None) -> str | None:
+    key = _text(value)
+    if key is not None and not _header_safe(key):
+        # Never echo it: a key pasted with a line break would otherwise reach a message.
+        raise ConfigurationError(
+            f"{describe('password')} contains a space, line break or other character that cannot "
+            "be sent in an HTTP header: paste the key again from the developer portal, exactly.",
+            field="password",
+        )
+    return key
+
+
+def _passphrase(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return str(value)  # not stripped: a passphrase may end with a space
+
+
+def _header_name(value: Any) -> str:
+    name = _text(value) or DEFAULT_SUBSCRIPTION_KEY_HEADER
+    if not _header_safe(name) or ":" in name:
+        raise ConfigurationError(
+            f"{describe('subscription_key_header')} must be an HTTP header name such as "
+            f"Ocp-Apim-Subscription-Key, got {name!r}.",
+            field="subscription_key_header",
+        )
+    return name
+
+
+def _assertion_header(value: Any) -> tuple[str, ...]:
+    try:
+        return parse_header_references(_text(value))
+    except ConfigurationError:
+        raise ConfigurationError(
+            f"{describe('assertion_header')} has an unknown value in {value!r}: use x5t (AD FS, the "
+            "default), x5t#S256, kid, or a comma list of them.",
+            field="assertion_header",
+        ) from None
 
 
 def _verify(value: Any) -> bool | str:
@@ -191,11 +340,21 @@ def _verify(value: Any) -> bool | str:
         return True
     if text.lower() in ("false", "0", "no", "off"):
         return False
-    if not os.path.exists(text):
+    if not os.path.isfile(text):
         raise ConfigurationError(
-            f"extra.verify must be true, false or the path of a CA bundle; {text!r} does not exist.",
+            f"{describe('verify')} must be true, false or the path of a CA bundle (PEM) on every "
+            f"worker; {text!r} is not a file.",
             field="verify",
         )
+    try:
+        ssl.create_default_context(cafile=text)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise ConfigurationError(
+            f"{describe('verify')} points at {text!r}, which is not a CA bundle "
+            f"({getattr(exc, 'reason', None) or type(exc).__name__}): give a PEM file holding the "
+            "CA certificate(s) that signed the servers' certificates.",
+            field="verify",
+        ) from None
     return text
 
 
@@ -204,10 +363,15 @@ def _timeout(value: Any) -> float:
         return DEFAULT_TIMEOUT
     try:
         timeout = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ConfigurationError(
-            f"extra.timeout must be a number of seconds, got {value!r}.", field="timeout"
+            f"{describe('timeout')} must be a number of seconds per HTTP call, got {value!r}.",
+            field="timeout",
         ) from None
-    if timeout <= 0:
-        raise ConfigurationError(f"extra.timeout must be positive, got {value!r}.", field="timeout")
+    if not math.isfinite(timeout) or not 0 < timeout <= MAX_TIMEOUT:
+        raise ConfigurationError(
+            f"{describe('timeout')} must be more than 0 and at most {MAX_TIMEOUT:g} seconds per HTTP "
+            f"call, got {value!r}; the default is {DEFAULT_TIMEOUT:g}.",
+            field="timeout",
+        )
     return timeout

@@ -17,13 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from airflow_provider_rh.core.fields import describe
 from airflow_provider_rh.exceptions import CertificateError
 
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+#: Largest certificate/key file read (a PEM chain or PKCS#12 is a few KB).
+MAX_CREDENTIAL_FILE_BYTES = 1024 * 1024
 
 #: Warn when fewer days than this remain on the certificate.
 EXPIRY_WARNING_DAYS = 30
@@ -92,7 +97,8 @@ def load_credentials(
     """
     if certificate_path and (certificate or private_key):
         raise CertificateError(
-            "Set either extra.certificate_path or extra.certificate/extra.private_key, not both.",
+            f"Both {describe('certificate_path')} and {describe('certificate')} / "
+            f"{describe('private_key')} are set: keep either the file path or the pasted PEM.",
             field="certificate_path",
         )
     if certificate_path:
@@ -101,8 +107,8 @@ def load_credentials(
         key, cert = _load_inline(certificate, private_key, passphrase)
     else:
         raise CertificateError(
-            "No private key configured: set extra.private_key (PEM, or base64 of a .pfx/.p12) "
-            "with extra.certificate, or extra.certificate_path.",
+            f"No private key configured: set {describe('private_key')} (PEM, or base64 of a "
+            f".pfx/.p12) with {describe('certificate')}, or {describe('certificate_path')}.",
             field="private_key",
         )
     credentials = SigningCredentials(key=key, certificate=cert)
@@ -122,8 +128,8 @@ def _load_inline(
             if b"-----BEGIN CERTIFICATE" in key_bytes:
                 return key, _load_pem_certificate(key_bytes, field="private_key")
             raise CertificateError(
-                "extra.certificate is empty: paste the PEM certificate registered with the region "
-                "(or give a PKCS#12 bundle in extra.private_key).",
+                f"{describe('certificate')} is empty: paste the PEM certificate registered with the "
+                f"region (or give a PKCS#12 bundle in {describe('private_key')}).",
                 field="certificate",
             )
         cert_bytes = certificate.encode() if isinstance(certificate, str) else certificate
@@ -132,8 +138,8 @@ def _load_inline(
         der = base64.b64decode(b"".join(key_bytes.split()), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise CertificateError(
-            "extra.private_key is neither a PEM key ('-----BEGIN ... PRIVATE KEY-----') "
-            "nor base64 of a PKCS#12 (.pfx/.p12) bundle.",
+            f"{describe('private_key')} is neither a PEM key ('-----BEGIN ... PRIVATE KEY-----') "
+            "nor base64 of a PKCS#12 (.pfx/.p12) bundle: paste the key file's whole text.",
             field="private_key",
         ) from exc
     key, pfx_cert = _load_pkcs12(der, passphrase, field="private_key")
@@ -145,13 +151,22 @@ def _load_inline(
 
 def _load_from_file(path: Path, passphrase: str | None) -> tuple[SigningKey, x509.Certificate]:
     try:
-        data = path.read_bytes()
+        if not path.is_file():
+            raise FileNotFoundError(2, "not a regular file (or missing)")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CREDENTIAL_FILE_BYTES + 1)
     except OSError as exc:
         raise CertificateError(
-            f"Cannot read extra.certificate_path {str(path)!r}: {exc.strerror}. "
+            f"Cannot read {describe('certificate_path')} {str(path)!r}: {exc.strerror}. "
             "Check the path exists on every worker and is readable by the Airflow user.",
             field="certificate_path",
         ) from exc
+    if len(data) > MAX_CREDENTIAL_FILE_BYTES:
+        raise CertificateError(
+            f"{describe('certificate_path')} {str(path)!r} is larger than "
+            f"{MAX_CREDENTIAL_FILE_BYTES} bytes; a certificate and key file is a few KB. Check the path.",
+            field="certificate_path",
+        )
     if b"-----BEGIN" in data:
         key = _load_pem_key(data, passphrase, field="certificate_path")
         return key, _load_pem_certificate(data, field="certificate_path")
@@ -162,11 +177,15 @@ def _load_pem_key(data: bytes, passphrase: str | None, *, field: str) -> Signing
     start = data.find(b"-----BEGIN")
     blocks = [b for b in _pem_blocks(data[start:]) if b"PRIVATE KEY" in b.split(b"\n", 1)[0]]
     if not blocks:
-        raise CertificateError(f"extra.{field} holds no PEM private key block.", field=field)
+        raise CertificateError(
+            f"{describe(field)} holds no PEM private key block ('-----BEGIN ... PRIVATE KEY-----'): "
+            "give the key that belongs to the certificate.",
+            field=field,
+        )
     encrypted = b"ENCRYPTED" in blocks[0]
     if encrypted and not passphrase:
         raise CertificateError(
-            f"The private key in extra.{field} is encrypted: set extra.private_key_passphrase.",
+            f"The private key in {describe(field)} is encrypted: set {describe('private_key_passphrase')}.",
             field="private_key_passphrase",
         )
     try:
@@ -176,12 +195,14 @@ def _load_pem_key(data: bytes, passphrase: str | None, *, field: str) -> Signing
     except (ValueError, TypeError) as exc:
         if encrypted:
             raise CertificateError(
-                f"Cannot decrypt the private key in extra.{field}: the passphrase in "
-                "extra.private_key_passphrase is wrong.",
+                f"Cannot decrypt the private key in {describe(field)}: "
+                f"{describe('private_key_passphrase')} is wrong (or the key text is damaged). Enter "
+                "the passphrase the key was encrypted with.",
                 field="private_key_passphrase",
             ) from None
         raise CertificateError(
-            f"extra.{field} is not a readable PEM private key ({type(exc).__name__}).",
+            f"{describe(field)} is not a readable PEM private key ({type(exc).__name__}): paste "
+            "the key file's whole text again, unchanged.",
             field=field,
         ) from None
     return _signing_key(key, field=field)
@@ -191,13 +212,52 @@ def _load_pem_certificate(data: bytes, *, field: str) -> x509.Certificate:
     blocks = [b for b in _pem_blocks(data) if b.startswith(b"-----BEGIN CERTIFICATE")]
     if not blocks:
         raise CertificateError(
-            f"extra.{field} holds no PEM certificate ('-----BEGIN CERTIFICATE-----').", field=field
+            f"{describe(field)} holds no PEM certificate ('-----BEGIN CERTIFICATE-----'): paste the "
+            "certificate registered with the region.",
+            field=field,
         )
     try:
         # The first certificate is the client's own; any others are its chain.
-        return x509.load_pem_x509_certificate(blocks[0])
-    except ValueError as exc:
-        raise CertificateError(f"extra.{field} is not a readable PEM certificate.", field=field) from exc
+        cert = x509.load_pem_x509_certificate(blocks[0])
+    except ValueError:
+        raise _damaged(field, "it cannot be parsed") from None
+    _check_body(cert, field=field)
+    return cert
+
+
+def _damaged(field: str, why: str) -> CertificateError:
+    return CertificateError(
+        f"The certificate in {describe(field)} is damaged ({why}): a character was changed or "
+        "lost when it was copied. Paste it again from the original file, unchanged.",
+        field=field,
+    )
+
+
+def _self_issued(cert: x509.Certificate) -> bool:
+    """Issuer and subject are the same name, or were until a few bytes of one were damaged."""
+    issuer, subject = cert.issuer.public_bytes(), cert.subject.public_bytes()
+    if issuer == subject:
+        return True
+    return len(issuer) == len(subject) and sum(a != b for a, b in zip(issuer, subject, strict=True)) <= 3
+
+
+def _check_body(cert: x509.Certificate, *, field: str) -> None:
+    """Catch a certificate whose text was altered but still parses.
+
+    Its public key must load, and a self-signed certificate (what clients usually register)
+    must verify with its own key: a changed byte anywhere breaks that signature, which tells a
+    damaged certificate apart from a key that truly belongs to another certificate.
+    """
+    try:
+        cert.public_key()
+    except ValueError:
+        raise _damaged(field, "its public key cannot be read") from None
+    if not _self_issued(cert):
+        return
+    try:
+        cert.verify_directly_issued_by(cert)
+    except (InvalidSignature, ValueError, TypeError):
+        raise _damaged(field, "its signature does not match its content") from None
 
 
 def _load_pkcs12(data: bytes, passphrase: str | None, *, field: str) -> tuple[SigningKey, x509.Certificate]:
@@ -207,13 +267,15 @@ def _load_pkcs12(data: bytes, passphrase: str | None, *, field: str) -> tuple[Si
         )
     except ValueError:
         raise CertificateError(
-            f"Cannot open the PKCS#12 bundle in extra.{field}: the passphrase in "
-            "extra.private_key_passphrase is wrong or missing, or the data is not a .pfx/.p12.",
+            f"Cannot open the PKCS#12 bundle in {describe(field)}: "
+            f"{describe('private_key_passphrase')} is wrong or missing, or the data is not a "
+            ".pfx/.p12 (or is damaged). Check the passphrase and the file.",
             field="private_key_passphrase",
         ) from None
     if key is None or cert is None:
         raise CertificateError(
-            f"The PKCS#12 bundle in extra.{field} must hold both the private key and the certificate.",
+            f"The PKCS#12 bundle in {describe(field)} must hold both the private key and the "
+            "certificate: export it again with the private key included.",
             field=field,
         )
     return _signing_key(key, field=field), cert
@@ -223,7 +285,8 @@ def _signing_key(key: object, *, field: str) -> SigningKey:
     if isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         return key
     raise CertificateError(
-        f"extra.{field} holds a {type(key).__name__}; client assertions need an RSA or EC key.",
+        f"{describe(field)} holds a {type(key).__name__}; client assertions need an RSA or EC "
+        "key: create the key pair with RSA (2048 bits or more) or EC P-256.",
         field=field,
     )
 
@@ -247,8 +310,10 @@ def check_pair(credentials: SigningCredentials) -> None:
     if key_pub != cert_pub:
         raise CertificateError(
             "The private key does not belong to the certificate "
-            f"(subject {credentials.subject}, x5t {credentials.x5t}). Use the key that was "
-            "generated with the certificate registered with the region.",
+            f"(subject {credentials.subject}, x5t {credentials.x5t}): {describe('private_key')} and "
+            f"{describe('certificate')} are from different pairs. Use the key that was generated "
+            "with the certificate registered with the region (if the key is right, paste the "
+            "certificate again: its text may be damaged).",
             field="private_key",
         )
 
@@ -260,14 +325,15 @@ def check_validity(credentials: SigningCredentials, *, now: dt.datetime | None =
     if now > cert.not_valid_after_utc:
         raise CertificateError(
             f"The certificate (subject {credentials.subject}) expired on "
-            f"{cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC. Create a new one and register its "
-            "public part with the region.",
+            f"{cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC ({describe('certificate')}). Create a "
+            "new one and register its public part with the region.",
             field="certificate",
         )
     if now < cert.not_valid_before_utc:
         raise CertificateError(
             f"The certificate (subject {credentials.subject}) is not valid before "
-            f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC; check this host's clock.",
+            f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC ({describe('certificate')}); check "
+            "this host's clock.",
             field="certificate",
         )
     days_left = (cert.not_valid_after_utc - now).days

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import re
 
+from airflow_provider_rh.core.fields import describe
+
+_RESOURCE = describe("resource")
+_SCOPES = describe("scopes")
+_AUTH_URL = describe("auth_url")
+
 #: AD FS error codes seen in ``error_description`` ("MSIS9601: ...").
 MSIS_HINTS: dict[str, str] = {
-    "MSIS9601": "The request has no 'resource'. Set extra.resource on the connection (or pass "
+    "MSIS9601": f"The request has no 'resource'. Set {_RESOURCE} on the connection (or pass "
     "resource=...) to the API's resource id, e.g. hsainfoapi.regionhalland.se.",
-    "MSIS9602": "The resource id is not registered at the identity server. Check extra.resource "
+    "MSIS9602": f"The resource id is not registered at the identity server. Check {_RESOURCE} "
     "against the resource id the region gave you for this API (a bare name, not a URL).",
-    "MSIS9329": "The resource id is not a valid relying party. Check extra.resource; the API "
+    "MSIS9329": f"The resource id is not a valid relying party. Check {_RESOURCE}; the API "
     "may use another resource id in this environment (test vs production).",
     "MSIS9321": "This client id is not allowed to get tokens for this resource. Order access to "
     "the API for your client id (and the scopes you need) from the region.",
-    "MSIS9622": "Client authentication failed. Check that login is the client id the region gave "
-    "you, that the certificate is the one registered for it, and that extra.token_url (the "
+    "MSIS9622": f"Client authentication failed. Check that {describe('login')} is the client id "
+    "the region gave you, that the certificate is the one registered for it, and that "
+    f"{_AUTH_URL} (the "
     "assertion audience) is exactly the token endpoint, including its trailing slash.",
     "MSIS9607": "The token endpoint refused the grant. Check grant_type client_credentials is "
     "enabled for this client.",
@@ -24,20 +31,21 @@ MSIS_HINTS: dict[str, str] = {
 
 #: OAuth 2.0 errors (RFC 6749 §5.2, RFC 8707 §2) and what to check.
 OAUTH_HINTS: dict[str, str] = {
-    "invalid_client": "Client authentication failed: check the client id (login), that the "
-    "certificate registered for it matches extra.certificate/private_key, the assertion audience "
-    "(extra.token_url or extra.assertion_audience) and this host's clock.",
+    "invalid_client": f"Client authentication failed: check {describe('login')}, that the "
+    f"certificate registered for it matches {describe('certificate')} and "
+    f"{describe('private_key')}, the assertion audience ({_AUTH_URL} or "
+    f"{describe('assertion_audience')}) and this host's clock.",
     "unauthorized_client": "The client may not use the client credentials grant; ask the region "
     "to enable it for your client id.",
     "invalid_grant": "The server refused the grant or assertion; check this host's clock and the "
     "assertion audience.",
-    "invalid_scope": "A requested scope is unknown or not granted; check extra.scopes against "
+    "invalid_scope": f"A requested scope is unknown or not granted; check {_SCOPES} against "
     "the scopes ordered for this API.",
     "invalid_target": "The resource is unknown to the server or not allowed for this client; "
-    "check extra.resource (some servers want a URI, RFC 8707).",
-    "invalid_request": "The token request is malformed; check extra.resource and extra.scopes.",
+    f"check {_RESOURCE} (some servers want a URI, RFC 8707).",
+    "invalid_request": f"The token request is malformed; check {_RESOURCE} and {_SCOPES}.",
     "unsupported_grant_type": "The server does not support client_credentials at this endpoint; "
-    "check extra.token_url.",
+    f"check {_AUTH_URL}.",
     "temporarily_unavailable": "The identity server is overloaded or down; retry later.",
     "server_error": "The identity server failed; retry later or contact the region.",
 }

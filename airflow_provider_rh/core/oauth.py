@@ -16,10 +16,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from airflow_provider_rh.core import redact
 from airflow_provider_rh.core.assertion import CLIENT_ASSERTION_TYPE, build_client_assertion
 from airflow_provider_rh.core.config import ClientConfig
 from airflow_provider_rh.core.credentials import SigningCredentials, load_credentials
+from airflow_provider_rh.core.fields import describe
 from airflow_provider_rh.core.hints import hint_for
+from airflow_provider_rh.core.http import MAX_TOKEN_RESPONSE_BYTES, asend, make_client, send
 from airflow_provider_rh.core.retry import RetryPolicy
 from airflow_provider_rh.core.tokens import (
     AccessToken,
@@ -28,12 +31,19 @@ from airflow_provider_rh.core.tokens import (
     normalize_scopes,
     parse_token_response,
 )
-from airflow_provider_rh.exceptions import DiscoveryError, TokenError, TransportError
+from airflow_provider_rh.core.urls import shown, url_problem
+from airflow_provider_rh.exceptions import DiscoveryError, TokenError, TransportError, UnsafeUrlError
 
 WELL_KNOWN = ".well-known/openid-configuration"
 
-#: Tokens shared by every hook in this process, keyed per endpoint, client, resource and scopes.
+#: Tokens shared by every hook in this process, keyed per endpoint, client, certificate,
+#: resource and scopes.
 SHARED_TOKEN_CACHE = TokenCache()
+
+#: Characters of the server's ``error``/``error_description`` kept in a message.
+SERVER_TEXT_CHARS = 500
+
+_TOO_LARGE_ADVICE = f"the server is misbehaving; check {describe('auth_url')} and {describe('issuer')}."
 
 
 def _ignore_secret(_: str) -> None:
@@ -59,17 +69,20 @@ def token_error_from_response(
     description: str | None = None
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if isinstance(body, Mapping):
-        error = str(body["error"]) if body.get("error") else None
-        description = str(body["error_description"]) if body.get("error_description") else None
+        error = str(body["error"])[:SERVER_TEXT_CHARS] if body.get("error") else None
+        description = (
+            str(body["error_description"])[:SERVER_TEXT_CHARS] if body.get("error_description") else None
+        )
     hint = hint_for(error, description)
     said = f"{error}: {description}" if error and description else (error or description)
     if said is None:
         said = f"no OAuth error body ({response.headers.get('content-type', 'no content type')})"
     message = (
-        f"The token endpoint {token_url} refused the token request (HTTP {response.status_code}, {said})"
+        f"The token endpoint {shown(token_url)} refused the token request "
+        f"(HTTP {response.status_code}, {said})"
     )
     if resource:
         message += f" for resource {resource!r}"
@@ -110,7 +123,7 @@ class TokenProvider:
         self._credentials = credentials
         self._on_secret = on_secret
         self._wall_clock = wall_clock
-        self._token_url = config.token_url
+        self._token_url = config.auth_url
         self._guard = threading.Lock()
         self._async_locks: dict[TokenKey, asyncio.Lock] = {}
 
@@ -131,13 +144,11 @@ class TokenProvider:
     @property
     def http(self) -> httpx.Client:
         if self._http is None:
-            self._http = httpx.Client(
-                verify=self.config.verify, timeout=self.config.timeout, proxy=self.config.proxy
-            )
+            self._http = make_client(self.config)
         return self._http
 
     def token_endpoint(self) -> str:
-        """The token endpoint: ``extra.token_url`` as written, else from discovery (cached)."""
+        """The token endpoint: ``extra.auth_url`` as written, else from discovery (cached)."""
         if self._token_url is None:
             assert self.config.issuer is not None  # ClientConfig guarantees one of the two
             self._token_url = self._discover(self.config.issuer)
@@ -147,7 +158,7 @@ class TokenProvider:
         last_error: Exception | None = None
         for url in discovery_urls(issuer):
             try:
-                response = self.retry.call(functools.partial(self.http.get, url), idempotent=True)
+                response = self.retry.call(functools.partial(self._send, "GET", url), idempotent=True)
             except TransportError as exc:
                 last_error = exc
                 continue
@@ -155,30 +166,73 @@ class TokenProvider:
                 last_error = DiscoveryError(f"{url} answered 404.", url=url)
                 continue
             return self._token_endpoint_from(response, url)
-        raise DiscoveryError(
-            f"Could not read the OpenID discovery document for extra.issuer {issuer!r}: {last_error}. "
-            "Check the issuer URL, or set extra.token_url to the token endpoint instead.",
-            url=issuer,
-        ) from last_error
+        raise self._discovery_failed(issuer, last_error)
 
     @staticmethod
-    def _token_endpoint_from(response: httpx.Response, url: str) -> str:
+    def _discovery_failed(issuer: str, last_error: Exception | None) -> DiscoveryError:
+        error = DiscoveryError(
+            f"Could not read the OpenID discovery document for {describe('issuer')} "
+            f"{shown(issuer)!r}: {last_error}. Check the issuer URL, or set {describe('auth_url')} "
+            "to the token endpoint instead.",
+            url=issuer,
+        )
+        error.__cause__ = last_error
+        return error
+
+    def _send(self, method: str, url: str, **kwargs: object) -> httpx.Response:
+        return send(
+            self.http,
+            method,
+            url,
+            timeout=self.config.timeout,
+            max_bytes=MAX_TOKEN_RESPONSE_BYTES,
+            too_large_advice=_TOO_LARGE_ADVICE,
+            **kwargs,
+        )
+
+    async def _asend(
+        self, client: httpx.AsyncClient, method: str, url: str, **kwargs: object
+    ) -> httpx.Response:
+        return await asend(
+            client,
+            method,
+            url,
+            timeout=self.config.timeout,
+            max_bytes=MAX_TOKEN_RESPONSE_BYTES,
+            too_large_advice=_TOO_LARGE_ADVICE,
+            **kwargs,
+        )
+
+    def _token_endpoint_from(self, response: httpx.Response, url: str) -> str:
         if response.status_code != 200:
             raise DiscoveryError(f"{url} answered HTTP {response.status_code}.", url=url)
         try:
             document = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise DiscoveryError(f"{url} did not answer with JSON.", url=url) from None
         endpoint = document.get("token_endpoint") if isinstance(document, Mapping) else None
         if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
-            raise DiscoveryError(f"{url} has no usable token_endpoint.", url=url)
+            raise DiscoveryError(
+                f"{url} has no usable token_endpoint; set {describe('auth_url')} to the token "
+                "endpoint instead.",
+                url=url,
+            )
+        problem = url_problem(endpoint, allow_insecure_http=self.config.allow_insecure_http)
+        if problem:
+            raise UnsafeUrlError(
+                f"The token_endpoint discovered at {url} ({shown(endpoint)}) {problem}. Check "
+                f"{describe('issuer')}, or set {describe('auth_url')} instead.",
+                url=shown(endpoint),
+            )
         return endpoint
 
     # -- the token request -----------------------------------------------------------------
     def key(self, resource: str | None = None, scopes: str | list[str] | None = None) -> TokenKey:
+        """The cache key; loading it checks the credentials, so broken ones never get a cached token."""
         return TokenKey(
             token_url=self.token_endpoint(),
             client_id=self.config.client_id,
+            signer=self.credentials.x5t_s256,
             resource=resource if resource is not None else self.config.resource,
             scopes=normalize_scopes(scopes) if scopes is not None else self.config.scopes,
         )
@@ -192,7 +246,7 @@ class TokenProvider:
             header_references=self.config.assertion_header,
             now=self._wall_clock,
         )
-        self._on_secret(assertion)
+        self._secret(assertion)
         data = {
             "grant_type": "client_credentials",
             "client_id": self.config.client_id,
@@ -210,16 +264,31 @@ class TokenProvider:
             raise token_error_from_response(response, token_url=key.token_url, resource=key.resource)
         try:
             payload = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise TokenError(
-                f"The token endpoint {key.token_url} answered 200 but not with JSON.",
+                f"The token endpoint {shown(key.token_url)} answered 200 but not with JSON; check "
+                f"{describe('auth_url')} is the OAuth token endpoint.",
                 status_code=200,
                 token_url=key.token_url,
                 resource=key.resource,
             ) from None
-        token = parse_token_response(payload, obtained_at=obtained_at)
+        if isinstance(payload, Mapping) and isinstance(payload.get("access_token"), str):
+            redact.register(payload["access_token"])  # before any check can quote it
+        try:
+            token = parse_token_response(payload, obtained_at=obtained_at)
+        except TokenError as exc:
+            raise TokenError(
+                f"{exc} (token endpoint {shown(key.token_url)}, resource {key.resource!r})",
+                status_code=200,
+                token_url=key.token_url,
+                resource=key.resource,
+            ) from None
         self._on_secret(token.value)
         return token
+
+    def _secret(self, value: str) -> None:
+        redact.register(value)
+        self._on_secret(value)
 
     def get_token(self, resource: str | None = None, scopes: str | list[str] | None = None) -> AccessToken:
         """A fresh token for ``resource``/``scopes`` (connection defaults when ``None``)."""
@@ -232,10 +301,10 @@ class TokenProvider:
     def _fetch(self, key: TokenKey) -> AccessToken:
         def attempt() -> httpx.Response:
             # A new assertion per attempt: servers accept each jti once.
-            return self.http.post(key.token_url, data=self.request_data(key))
+            return self._send("POST", key.token_url, data=self.request_data(key))
 
         started = self.cache.now()
-        response = self.retry.call(attempt, idempotent=True)
+        response = self.retry.call(attempt, idempotent=True, kind="token")
         return self.handle_response(response, key, started)
 
     # -- async, for triggers --------------------------------------------------------------
@@ -249,7 +318,7 @@ class TokenProvider:
         if self._token_url is None:
             assert self.config.issuer is not None
             self._token_url = await self._adiscover(client, self.config.issuer)
-        key = self.key(resource, scopes)
+        key = self.key(resource, scopes)  # loads and checks the credentials first
         token = self.cache.get(key)
         if token is not None:
             return token
@@ -259,7 +328,9 @@ class TokenProvider:
             if token is None:
                 started = self.cache.now()
                 response = await self.retry.acall(
-                    lambda: client.post(key.token_url, data=self.request_data(key)), idempotent=True
+                    lambda: self._asend(client, "POST", key.token_url, data=self.request_data(key)),
+                    idempotent=True,
+                    kind="token",
                 )
                 token = self.handle_response(response, key, started)
                 self.cache.put(key, token)
@@ -269,7 +340,9 @@ class TokenProvider:
         last_error: Exception | None = None
         for url in discovery_urls(issuer):
             try:
-                response = await self.retry.acall(functools.partial(client.get, url), idempotent=True)
+                response = await self.retry.acall(
+                    functools.partial(self._asend, client, "GET", url), idempotent=True
+                )
             except TransportError as exc:
                 last_error = exc
                 continue
@@ -277,10 +350,7 @@ class TokenProvider:
                 last_error = DiscoveryError(f"{url} answered 404.", url=url)
                 continue
             return self._token_endpoint_from(response, url)
-        raise DiscoveryError(
-            f"Could not read the OpenID discovery document for extra.issuer {issuer!r}: {last_error}.",
-            url=issuer,
-        ) from last_error
+        raise self._discovery_failed(issuer, last_error)
 
     def close(self) -> None:
         if self._http is not None:

@@ -3,7 +3,8 @@
 Retries are bounded by attempts *and* total time; only what is safe is retried: connection
 errors before a request was sent, 429 (the server did not process it; ``Retry-After`` is
 honoured, between a floor and a cap), and 5xx or read errors for idempotent methods. Sleep and
-clock are injectable, so tests see every wait without sleeping.
+clock are injectable, so tests see every wait without sleeping. A :class:`RetryStats` given to
+the policy counts attempts, retries and their causes, e.g. for a pull's summary.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import asyncio
 import datetime as dt
 import email.utils
 import random
+import threading
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +23,7 @@ from typing import Any
 import httpx
 import tenacity
 
+from airflow_provider_rh.core.fields import describe
 from airflow_provider_rh.exceptions import TransportError
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -32,6 +36,59 @@ class RetryableResponse(Exception):
     def __init__(self, response: httpx.Response) -> None:
         super().__init__(f"HTTP {response.status_code}")
         self.response = response
+
+
+def describe_cause(exc: BaseException | None) -> str:
+    """``"HTTP 503"`` for a response worth retrying, else the exception's class name."""
+    if isinstance(exc, RetryableResponse):
+        return f"HTTP {exc.response.status_code}"
+    return type(exc).__name__ if exc is not None else "unknown"
+
+
+class RetryStats:
+    """What the calls through a policy cost: attempts per kind, retries by cause, time waited.
+
+    ``kind`` is what the caller says it sends (``"token"`` for token requests, ``"request"``
+    otherwise). Thread-safe, since concurrent page fetches share one.
+
+    .. code-block:: python
+
+        stats = RetryStats()
+        hook = RegionHallandHook(retry=RetryPolicy(stats=stats))
+        ...
+        stats.retries, stats.token_requests, stats.causes  # 3, 2, {"HTTP 503": 2, "ReadError": 1}
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.attempts: Counter[str] = Counter()
+        self.causes: Counter[str] = Counter()
+        self.waited = 0.0
+        self.gave_up: str | None = None
+        """The last call that ran out of attempts or time, e.g. ``"gave up after 5 attempts: HTTP 503"``."""
+
+    def attempted(self, kind: str) -> None:
+        with self._lock:
+            self.attempts[kind] += 1
+
+    def retried(self, cause: str, wait: float) -> None:
+        with self._lock:
+            self.causes[cause] += 1
+            self.waited += wait
+
+    def giving_up(self, description: str) -> None:
+        with self._lock:
+            self.gave_up = description
+
+    @property
+    def retries(self) -> int:
+        with self._lock:
+            return sum(self.causes.values())
+
+    @property
+    def token_requests(self) -> int:
+        with self._lock:
+            return self.attempts["token"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +105,7 @@ class RetryPolicy:
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     async_sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False)
     rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
+    stats: RetryStats | None = field(default=None, repr=False, compare=False)
 
     def should_retry_status(self, status_code: int, *, idempotent: bool) -> bool:
         if status_code == 429:
@@ -80,7 +138,14 @@ class RetryPolicy:
             exc = state.outcome.exception() if state.outcome else None
             return float(self.wait_for(exc, state.attempt_number))
 
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            if self.stats is not None:
+                exc = state.outcome.exception() if state.outcome else None
+                upcoming = state.next_action.sleep if state.next_action else 0.0
+                self.stats.retried(describe_cause(exc), float(upcoming))
+
         return {
+            "before_sleep": before_sleep,
             "stop": tenacity.stop_after_attempt(self.attempts)
             | tenacity.stop_before_delay(self.total_seconds),
             "wait": wait,
@@ -96,49 +161,90 @@ class RetryPolicy:
     def async_retrying(self, *, idempotent: bool) -> tenacity.AsyncRetrying:
         return tenacity.AsyncRetrying(sleep=self.async_sleep, **self._tenacity_kwargs(idempotent))
 
-    def call(self, send: Callable[[], httpx.Response], *, idempotent: bool) -> httpx.Response:
-        """Send until a response is final; return the last response even if it is an error."""
+    def call(
+        self, send: Callable[[], httpx.Response], *, idempotent: bool, kind: str = "request"
+    ) -> httpx.Response:
+        """Send until a response is final; return the last response even if it is an error.
+
+        ``kind`` labels the attempts in :attr:`stats` (``"token"`` for token requests).
+        """
+        attempts = 0
         try:
             for attempt in self.retrying(idempotent=idempotent):
                 with attempt:
+                    attempts += 1
+                    self._attempted(kind)
                     response = send()
                     if self.should_retry_status(response.status_code, idempotent=idempotent):
                         raise RetryableResponse(response)
                     return response
         except RetryableResponse as exc:
+            self._giving_up(attempts, exc)
             return exc.response
         except httpx.TransportError as exc:
-            raise transport_error(exc) from exc
+            self._giving_up(attempts, exc)
+            raise transport_error(exc, attempts=attempts) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def acall(
-        self, send: Callable[[], Awaitable[httpx.Response]], *, idempotent: bool
+        self, send: Callable[[], Awaitable[httpx.Response]], *, idempotent: bool, kind: str = "request"
     ) -> httpx.Response:
         """Async twin of :meth:`call`."""
+        attempts = 0
         try:
             async for attempt in self.async_retrying(idempotent=idempotent):
                 with attempt:
+                    attempts += 1
+                    self._attempted(kind)
                     response = await send()
                     if self.should_retry_status(response.status_code, idempotent=idempotent):
                         raise RetryableResponse(response)
                     return response
         except RetryableResponse as exc:
+            self._giving_up(attempts, exc)
             return exc.response
         except httpx.TransportError as exc:
-            raise transport_error(exc) from exc
+            self._giving_up(attempts, exc)
+            raise transport_error(exc, attempts=attempts) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _attempted(self, kind: str) -> None:
+        if self.stats is not None:
+            self.stats.attempted(kind)
 
-def transport_error(exc: httpx.TransportError) -> TransportError:
-    """A ``TransportError`` naming the URL (without its query) and what went wrong."""
+    def _giving_up(self, attempts: int, exc: BaseException) -> None:
+        if self.stats is not None:
+            self.stats.giving_up(f"gave up after {_attempts(attempts)}: {describe_cause(exc)}")
+
+
+def _attempts(count: int) -> str:
+    return "1 attempt" if count == 1 else f"{count} attempts"
+
+
+def transport_error(exc: httpx.TransportError, *, attempts: int = 1) -> TransportError:
+    """A ``TransportError`` naming the URL (without its query), what went wrong and how often."""
     try:
         url: str | None = str(exc.request.url.copy_with(query=None))
     except RuntimeError:
         url = None
     reason = str(exc) or type(exc).__name__
+    tried = f" (gave up after {_attempts(attempts)})" if attempts > 1 else ""
+    if isinstance(exc, httpx.TimeoutException):
+        return TransportError(
+            f"{url or 'The server'} timed out: {type(exc).__name__}: {reason}{tried}. Check the server "
+            "is up and reachable, or raise the timeout if it is only slow.",
+            url=url,
+        )
+    if "certificate verify failed" in reason.lower():
+        return TransportError(
+            f"Could not reach {url or 'the server'}: its TLS certificate is not trusted ({reason}). "
+            f"If it is signed by your organisation's CA, set {describe('verify')} to the path of "
+            "that CA bundle (PEM) on every worker.",
+            url=url,
+        )
     return TransportError(
-        f"Could not reach {url or 'the server'}: {type(exc).__name__}: {reason}. Check the URL, "
-        "the network/proxy settings (extra.proxy) and that the server is up.",
+        f"Could not reach {url or 'the server'}: {type(exc).__name__}: {reason}{tried}. Check the URL, "
+        f"the network/proxy settings ({describe('proxy')}) and that the server is up.",
         url=url,
     )
 

@@ -8,7 +8,6 @@ registers every secret with Airflow's secrets masker, and hands the protocol wor
 
 from __future__ import annotations
 
-import json
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,8 @@ from airflow_provider_rh._compat import BaseHook, mask_secret
 from airflow_provider_rh.core.client import ApiClient
 from airflow_provider_rh.core.config import ClientConfig, connection_secrets
 from airflow_provider_rh.core.credentials import certificate_fingerprint
+from airflow_provider_rh.core.fields import describe
+from airflow_provider_rh.core.http import make_async_client
 from airflow_provider_rh.core.oauth import TokenProvider
 from airflow_provider_rh.core.retry import RetryPolicy
 from airflow_provider_rh.exceptions import ConfigurationError, RegionHallandError
@@ -82,7 +83,7 @@ class RegionHallandHook(BaseHook):
     def config(self) -> ClientConfig:
         """The connection, parsed and checked; secrets are masked as soon as they are read."""
         conn = self.get_connection(self.regionhalland_conn_id)
-        extra = conn.extra_dejson
+        extra = raw_extra(conn)
         for secret in connection_secrets(conn.password, extra):
             register_secret(secret)
         return config_from_connection(conn.host, conn.login, conn.password, extra, conn.port)
@@ -116,7 +117,9 @@ class RegionHallandHook(BaseHook):
     def base_url(self) -> str:
         if self.config.base_url is None:
             raise ConfigurationError(
-                f"Connection {self.regionhalland_conn_id!r} has no host (API base URL).", field="host"
+                f"Connection {self.regionhalland_conn_id!r}: {describe('host')} is empty; set the API "
+                "base URL, e.g. https://api.example.se/hsainfo/v1.",
+                field="host",
             )
         return self.config.base_url
 
@@ -176,7 +179,7 @@ class RegionHallandHook(BaseHook):
         """Async twin of :meth:`request` (for triggers); the connection is read off the event loop."""
         cfg = await self.aget_config()
         if client is None:
-            async with httpx.AsyncClient(verify=cfg.verify, timeout=cfg.timeout, proxy=cfg.proxy) as own:
+            async with make_async_client(cfg) as own:
                 return await self.arequest(
                     method,
                     path,
@@ -221,7 +224,7 @@ class RegionHallandHook(BaseHook):
             self.tokens.get_token(resource, self._scopes(None))
             stage = "API call"
             if cfg.base_url is None:
-                return False, "API call failed: the connection has no host (API base URL)."
+                return False, f"API call failed: {describe('host')} is empty; set the API base URL."
             response = self.client.request("GET", cfg.test_path or "", raise_for_status=True)
         except RegionHallandError as exc:
             return False, f"{stage} check failed: {exc}"
@@ -246,7 +249,7 @@ class RegionHallandHook(BaseHook):
         """
         try:
             from flask_babel import lazy_gettext
-            from wtforms import PasswordField, StringField
+            from wtforms import BooleanField, PasswordField, StringField
         except ImportError:
             return {}
         try:
@@ -263,20 +266,26 @@ class RegionHallandHook(BaseHook):
 
         widgets: dict[str, Any] = {}
         for name, spec in CONN_FIELDS.items():
-            fmt = spec["schema"].get("format")
+            schema = spec["schema"]
+            fmt = schema.get("format")
             label = lazy_gettext(spec["label"])
             description = spec.get("description", "")
-            if fmt == "password":
+            default = {"default": schema["default"]} if "default" in schema else {}
+            if "boolean" in schema["type"]:
+                field = BooleanField(label, description=description, **default)
+            elif fmt == "password":
                 field = PasswordField(label, description=description, **widget(BS3PasswordFieldWidget))
             elif fmt == "multiline":
                 field = StringField(label, description=description, **widget(BS3TextAreaFieldWidget))
             else:
-                field = StringField(label, description=description, **widget(BS3TextFieldWidget))
+                field = StringField(label, description=description, **default, **widget(BS3TextFieldWidget))
             widgets[name] = field
         return widgets
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Labels and placeholders of the standard fields (Airflow 3.0/3.1's spelling of the
+        declaration's ``ui-field-behaviour``)."""
         return {
             "hidden_fields": list(UI_FIELD_BEHAVIOUR["hidden-fields"]),
             "relabeling": dict(UI_FIELD_BEHAVIOUR["relabeling"]),
@@ -284,17 +293,23 @@ class RegionHallandHook(BaseHook):
         }
 
 
+def raw_extra(conn: Any) -> Any:
+    """The connection's extra as stored: its JSON text when there is one, else the parsed dict.
+
+    ``Connection.extra_dejson`` turns invalid JSON into ``{}`` (and only logs), which would be
+    reported as a missing token endpoint; the raw text lets the parser say what is wrong.
+    """
+    for name in ("_extra", "extra"):
+        value = getattr(conn, name, None)
+        if isinstance(value, str):
+            return value
+    return conn.extra_dejson
+
+
 def config_from_connection(
     host: str | None, login: str | None, password: str | None, extra: Any, port: int | None = None
 ) -> ClientConfig:
     """Parse connection fields; ``extra`` may be a dict or its JSON text."""
-    if isinstance(extra, str):
-        try:
-            extra = json.loads(extra) if extra.strip() else {}
-        except ValueError as exc:
-            raise ConfigurationError("The connection's extra is not valid JSON.", field="extra") from exc
-    if not isinstance(extra, dict):
-        raise ConfigurationError("The connection's extra must be a JSON object.", field="extra")
     return ClientConfig.from_connection_fields(
         host=host, login=login, password=password, extra=extra, port=port
     )

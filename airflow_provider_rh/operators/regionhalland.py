@@ -9,12 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_rh._windowing import WindowedMixin, check_window_args
 from airflow_provider_rh.exceptions import PayloadTooLargeError
 from airflow_provider_rh.hooks.regionhalland import RegionHallandHook
 
 if TYPE_CHECKING:
     import httpx
     from airflow.sdk import Context
+
+    from airflow_provider_rh.windows import TimeWindow
 
 #: XCom lives in the metadata database and every reader (downstream tasks, the UI) loads it
 #: whole; 256 KiB holds a record or a page of a few hundred small ones, while a bulk pull
@@ -37,13 +40,16 @@ def xcom_size(value: Any) -> int:
     return len(jsonlib.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode())
 
 
-class RegionHallandApiOperator(BaseOperator):
+class RegionHallandApiOperator(WindowedMixin, BaseOperator):
     """Call a Region Halland API once and push the JSON answer to XCom.
 
     The token and subscriber key are added per request and never reach XCom or the logs; only
     the (optionally filtered) body is pushed. A body above ``max_xcom_bytes`` fails the task
     with :class:`~airflow_provider_rh.exceptions.PayloadTooLargeError` instead of flooding the
     metadata database. ``query_params`` is the URL query (``params`` is Airflow's DAG params).
+    ``window=TimeWindow(...)`` adds each run's time window to the query (and ``window_start``/
+    ``window_end`` to templates); a query that reads an empty data interval is refused unless
+    ``allow_empty_interval=True`` (see :mod:`airflow_provider_rh.windows`).
 
     .. code-block:: python
 
@@ -80,9 +86,14 @@ class RegionHallandApiOperator(BaseOperator):
         response_filter: Callable[[Any], Any] | None = None,
         max_xcom_bytes: int = DEFAULT_MAX_XCOM_BYTES,
         regionhalland_conn_id: str = RegionHallandHook.default_conn_name,
+        window: TimeWindow | None = None,
+        allow_empty_interval: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        check_window_args(window, query_params)
+        self.window = window
+        self.allow_empty_interval = allow_empty_interval
         self.path = path
         self.method = method.upper()
         self.query_params = query_params

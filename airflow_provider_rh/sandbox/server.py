@@ -49,7 +49,7 @@ def parse_connection_env_line(line: str) -> dict[str, Any] | None:
     return connection
 
 
-_START_TIMEOUT = 10.0
+_START_TIMEOUT = 60.0  # a readiness bound for a busy machine; uvicorn normally starts in milliseconds
 _STOP_TIMEOUT = 10.0
 
 
@@ -147,7 +147,7 @@ class Sandbox:
             "login": self.client_id,
             "password": self.subscription_key,
             "extra": {
-                "token_url": self.token_url,
+                "auth_url": self.token_url,
                 "certificate": self.certificate_pem,
                 "private_key": self.private_key_pem,
                 "resource": HSAINFO_RESOURCE,

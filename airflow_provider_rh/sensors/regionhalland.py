@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
 
+from airflow_provider_rh._windowing import WindowedMixin, check_window_args
 from airflow_provider_rh.exceptions import ApiError, RegionHallandError
 from airflow_provider_rh.hooks.regionhalland import RegionHallandHook
 from airflow_provider_rh.triggers.regionhalland import (
@@ -32,13 +33,17 @@ if TYPE_CHECKING:
     import httpx
     from airflow.sdk import Context
 
+    from airflow_provider_rh.windows import TimeWindow
 
-class RegionHallandApiSensor(BaseSensorOperator):
+
+class RegionHallandApiSensor(WindowedMixin, BaseSensorOperator):
     """Poke an endpoint until it answers 2xx and ``response_check`` accepts the answer.
 
     ``response_check(response: httpx.Response) -> bool`` gets the whole response, as the HTTP
     provider's ``HttpSensor`` does (``response.json()`` for the body); without it any 2xx
     passes. With ``not_found_ok=True`` a 404 means "not yet" instead of failing the task.
+    ``window=TimeWindow(...)`` adds the run's time window to the query, as on the operators; a
+    query that reads an empty data interval is refused unless ``allow_empty_interval=True``.
 
     With ``deferrable=True`` the waiting happens in the triggerer
     (:class:`~airflow_provider_rh.triggers.regionhalland.RegionHallandApiTrigger`), without a
@@ -76,10 +81,15 @@ class RegionHallandApiSensor(BaseSensorOperator):
         response_check: ResponseCheck | str | None = None,
         not_found_ok: bool = False,
         regionhalland_conn_id: str = RegionHallandHook.default_conn_name,
+        window: TimeWindow | None = None,
+        allow_empty_interval: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        check_window_args(window, query_params)
+        self.window = window
+        self.allow_empty_interval = allow_empty_interval
         self.path = path
         self.method = method.upper()
         self.query_params = query_params

@@ -33,6 +33,8 @@ class PullSummary:
     pages: int
     bytes: int
     duration_seconds: float
+    retries: int = 0
+    token_requests: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +45,8 @@ class PullSummary:
             "pages": self.pages,
             "bytes": self.bytes,
             "duration_seconds": round(self.duration_seconds, 3),
+            "retries": self.retries,
+            "token_requests": self.token_requests,
         }
 
     def line(self) -> str:
@@ -50,7 +54,8 @@ class PullSummary:
         where = self.paths[0] if len(self.paths) == 1 else f"{len(self.paths)} files at {self.destination}"
         return (
             f"Landed {self.records} records from {self.pages} pages ({human_bytes(self.bytes)}) in "
-            f"{self.duration_seconds:.1f} s ({rate:.0f} records/s): {where}"
+            f"{self.duration_seconds:.1f} s ({rate:.0f} records/s, {self.retries} retries, "
+            f"{self.token_requests} token requests): {where}"
         )
 
 

@@ -4,16 +4,22 @@ Parts are named from the destination, ``units.ndjson.gz`` -> ``units-00000.ndjso
 ``units-00001.ndjson.gz``, ..., so a rerun of the same interval writes the same names. All
 parts are written to temporaries and moved into place together at the end; parts beyond the
 new count, left by an earlier, larger run, are then deleted.
+
+A destination that cannot be a file (an existing folder, an object-store prefix with objects
+under it, a name ending in ``/``, a path below a file) is refused before anything is pulled:
+moved onto a folder, the data would end up hidden inside it while the task reports success.
 """
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from airflow_provider_rh.exceptions import ConfigurationError
 from airflow_provider_rh.transfers._formats import (
     DEFAULT_GZIP_LEVEL,
     DEFAULT_ROW_GROUP_SIZE,
@@ -46,6 +52,58 @@ def part_path(path: str, index: int) -> str:
     return posixpath.join(parent, f"{stem}-{index:0{PART_DIGITS}d}{suffix}")
 
 
+def check_destination(fs: Any, path: str, *, shown: str | None = None) -> None:
+    """Refuse a destination that cannot be a file, before anything is pulled.
+
+    ``shown`` is the destination as the user wrote it (a trailing ``/`` is lost in ``path``).
+    On object stores a "folder" is a prefix with objects under it; a path below an existing
+    file is checked on local disk only, where it cannot work (an object store has no such rule).
+    """
+    shown = shown if shown is not None else path
+    name = posixpath.basename(path)
+    if shown.rstrip().endswith("/") or name in ("", ".", ".."):
+        raise ConfigurationError(
+            f"destination {shown!r} names a folder, not a file. Give the file's full name, e.g. "
+            f"{shown.rstrip().rstrip('/.')}/units.ndjson.gz, or with max_records_per_file the name the "
+            "numbered parts are made from.",
+            field="destination",
+        )
+    if _is_folder(fs, path):
+        raise ConfigurationError(
+            f"destination {shown!r} is {_folder_words(fs)}; the pull would hide its data inside it. "
+            f"Give a file's full name, e.g. {shown.rstrip('/')}/units.ndjson.gz, or remove the folder.",
+            field="destination",
+        )
+    if _is_local(fs):
+        parent = posixpath.dirname(path)
+        while parent and parent != posixpath.dirname(parent):
+            if fs.isdir(parent):
+                break  # every folder above exists too
+            if fs.exists(parent):
+                raise ConfigurationError(
+                    f"destination {shown!r} lies below {parent!r}, which is a file, so no folder can be "
+                    "made there. Choose another destination, or move that file away.",
+                    field="destination",
+                )
+            parent = posixpath.dirname(parent)
+
+
+def _is_local(fs: Any) -> bool:
+    from fsspec.implementations.local import LocalFileSystem
+
+    return isinstance(fs, LocalFileSystem)
+
+
+def _is_folder(fs: Any, path: str) -> bool:
+    with contextlib.suppress(FileNotFoundError, PermissionError):
+        return bool(fs.isdir(path))
+    return False
+
+
+def _folder_words(fs: Any) -> str:
+    return "an existing folder" if _is_local(fs) else "a folder (objects exist under that prefix)"
+
+
 class RecordSink:
     """Streams records into ``path`` on ``fs`` (an fsspec filesystem), atomically.
 
@@ -70,8 +128,12 @@ class RecordSink:
         max_records_per_file: int | None = None,
         row_group_size: int = DEFAULT_ROW_GROUP_SIZE,
         gzip_level: int = DEFAULT_GZIP_LEVEL,
+        destination: str | None = None,
     ) -> None:
         check_destination_name(fmt, posixpath.basename(path))
+        self._destination = destination
+        first = path if max_records_per_file is None else part_path(path, 0)
+        check_destination(fs, first, shown=self._shown(first, path))
         self.fs = fs
         self.path = path
         self.fmt = fmt
@@ -120,11 +182,22 @@ class RecordSink:
         self._finish_current()
         for item in self._done:
             item.close()
+        for item in self._done:  # all checked before any moves: a folder made meanwhile, a part
+            if _is_folder(self.fs, item.path):
+                check_destination(self.fs, item.path, shown=self._shown(item.path, self.path))
         for item in self._done:
             item.commit()
         landed = [item.path for item in self._done]
         self._remove_stale(landed)
         return landed
+
+    def _shown(self, path: str, main: str) -> str:
+        """``path`` as the user would write it: the destination itself, or its part beside it."""
+        if self._destination is None:
+            return path
+        if path == main:
+            return self._destination
+        return posixpath.join(posixpath.dirname(self._destination), posixpath.basename(path))
 
     def abort(self) -> None:
         """Delete every temporary written so far; the final paths were never touched."""

@@ -6,6 +6,7 @@ Paging is :mod:`airflow_provider_rh.pagination`; writing is the private modules 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from airflow.sdk import BaseOperator
 
+from airflow_provider_rh._windowing import WindowedMixin, check_window_args
+from airflow_provider_rh.core.retry import RetryPolicy, RetryStats
 from airflow_provider_rh.hooks.regionhalland import RegionHallandHook
 from airflow_provider_rh.pagination import DEFAULT_MAX_PAGES, KeyPath, Pager, PageRequest, Pagination
 from airflow_provider_rh.pagination._base import positive_int
@@ -23,36 +26,35 @@ from airflow_provider_rh.transfers._formats import (
     normalize_format,
 )
 from airflow_provider_rh.transfers._lineage import api_dataset, storage_dataset
-from airflow_provider_rh.transfers._progress import DEFAULT_INTERVAL, Progress, PullSummary
+from airflow_provider_rh.transfers._progress import DEFAULT_INTERVAL, Progress
 from airflow_provider_rh.transfers._pull import pull
 from airflow_provider_rh.transfers._sink import RecordSink
+from airflow_provider_rh.windows import TimeWindow
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
 
 
-class RegionHallandApiToStorageOperator(BaseOperator):
+class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
     """Pull every page of an endpoint into one file (or numbered parts) in object storage.
 
     Records are written page by page as they arrive, so memory stays flat however many pages
-    there are, and only a small summary goes to XCom (paths, records, pages, bytes, duration).
-    The write is atomic: a hidden temporary beside the destination is moved into place at the
-    end, so readers see the whole file or none, a failed try leaves nothing, and a rerun of the
-    same interval replaces the file. ``query_params`` is the URL query (``params`` belongs to
-    Airflow: DAG params). ``destination`` is any ``ObjectStoragePath`` URL.
+    there are, and only a small summary goes to XCom (paths, records, pages, bytes, duration,
+    retries, token requests, window). The write is atomic: a hidden temporary beside the
+    destination is moved into place at the end, so readers see the whole file or none, a failed
+    try leaves nothing, and a rerun of the same window replaces the file. ``query_params`` is the
+    URL query (``params`` belongs to Airflow: DAG params). ``destination`` is any
+    ``ObjectStoragePath`` URL naming a file; a folder is refused before anything is pulled.
 
     .. code-block:: python
 
         RegionHallandApiToStorageOperator(
             task_id="pull_units",
             path="/units",
-            query_params={
-                "updatedSince": "{{ data_interval_start | ts }}",
-                "updatedBefore": "{{ data_interval_end | ts }}",
-            },
+            window=TimeWindow("updatedSince", "updatedBefore"),
             records_path="items",
             pagination=NextLinkPagination("next"),
-            destination="s3://lake/hsainfo/units/{{ ds }}/units.ndjson.gz",
+            destination="s3://lake/hsainfo/units/{{ window_start | ds }}/units.ndjson.gz",
             destination_conn_id="aws_default",
         )
 
@@ -68,6 +70,14 @@ class RegionHallandApiToStorageOperator(BaseOperator):
         (offset or page number with a total); the file is still written in page order.
     :param gzip_level: compression level (0-9) of ``.gz`` NDJSON; 6 compresses about as well
         as 9 at a quarter of the cost.
+    :param window: a :class:`~airflow_provider_rh.windows.TimeWindow`: each run's ``[since,
+        until)`` goes into the query, into templates as ``window_start``/``window_end``, into the
+        XCom summary and the asset events (``"window"``). Right under every timetable.
+    :param allow_empty_interval: let ``path``/``query_params`` read ``data_interval_start`` or
+        ``data_interval_end`` on a run whose data interval is empty; refused by default, because
+        that query asks for nothing.
+    :param http_retry: bounds and pacing of HTTP retries (default ``RetryPolicy()``: 5
+        attempts, 300 s); the summary counts the retries and token requests of the pull.
     """
 
     template_fields: Sequence[str] = (
@@ -101,9 +111,13 @@ class RegionHallandApiToStorageOperator(BaseOperator):
         parquet_row_group_size: int = DEFAULT_ROW_GROUP_SIZE,
         gzip_level: int = DEFAULT_GZIP_LEVEL,
         progress_interval: float = DEFAULT_INTERVAL,
+        window: TimeWindow | None = None,
+        allow_empty_interval: bool = False,
+        http_retry: RetryPolicy | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        check_window_args(window, query_params)
         # Checked now, so a mistake fails when the DAG is parsed rather than at run time.
         Pager(
             pagination,
@@ -133,11 +147,22 @@ class RegionHallandApiToStorageOperator(BaseOperator):
         self.parquet_row_group_size = positive_int(parquet_row_group_size, name="parquet_row_group_size")
         self.gzip_level = check_gzip_level(gzip_level)
         self.progress_interval = progress_interval
+        self.window = window
+        self.allow_empty_interval = allow_empty_interval
+        self.http_retry = http_retry
         self._landed: list[str] = []
 
     @cached_property
+    def retry_stats(self) -> RetryStats:
+        """Attempts and retries of this operator's calls (made when first used, not at parse time)."""
+        return RetryStats()
+
+    @cached_property
     def hook(self) -> RegionHallandHook:
-        return RegionHallandHook(self.regionhalland_conn_id, resource=self.resource, scopes=self.scopes)
+        policy = dataclasses.replace(self.http_retry or RetryPolicy(), stats=self.retry_stats)
+        return RegionHallandHook(
+            self.regionhalland_conn_id, resource=self.resource, scopes=self.scopes, retry=policy
+        )
 
     def target(self) -> ObjectStoragePath:
         """The rendered destination as an ``ObjectStoragePath`` with ``destination_conn_id``."""
@@ -155,6 +180,7 @@ class RegionHallandApiToStorageOperator(BaseOperator):
             max_records_per_file=self.max_records_per_file,
             row_group_size=self.parquet_row_group_size,
             gzip_level=self.gzip_level,
+            destination=self.destination,
         )
         pager = Pager(
             self.pagination,
@@ -172,6 +198,7 @@ class RegionHallandApiToStorageOperator(BaseOperator):
             _url(protocol, target.path),
             self.format,
         )
+        stats = self.retry_stats
         try:
             summary = pull(
                 pager.pages(self.path, self.query_params),
@@ -180,17 +207,31 @@ class RegionHallandApiToStorageOperator(BaseOperator):
                 destination=_url(protocol, target.path),
                 display=lambda path: _url(protocol, path),
             )
+        except BaseException:
+            if stats.gave_up is not None:
+                self.log.error(
+                    "The pull failed after %d retries; the last call %s.", stats.retries, stats.gave_up
+                )
+            raise
         finally:
             self.hook.close()
+        summary = dataclasses.replace(summary, retries=stats.retries, token_requests=stats.token_requests)
+        if stats.retries:
+            self.log.info(
+                "Retries by cause: %s.", ", ".join(f"{k}: {v}" for k, v in sorted(stats.causes.items()))
+            )
         self._landed = summary.paths
         self.log.info(summary.line())
-        self._send_asset_events(context, summary)
-        return summary.as_dict()
+        result = summary.as_dict()
+        if self.run_window is not None:
+            result["window"] = self.run_window.as_dict()
+        self._send_asset_events(context, result)
+        return result
 
     def _fetch(self, request: PageRequest) -> httpx.Response:
         return self.hook.request("GET", request.url, params=request.params, headers=self.headers)
 
-    def _send_asset_events(self, context: Context, summary: PullSummary) -> None:
+    def _send_asset_events(self, context: Context, summary: dict[str, Any]) -> None:
         """Put the summary on each outlet asset's event, so consumers see what landed."""
         from airflow.sdk import Asset
 
@@ -199,7 +240,7 @@ class RegionHallandApiToStorageOperator(BaseOperator):
             return
         for outlet in self.outlets:
             if isinstance(outlet, Asset):
-                events[outlet].extra = summary.as_dict()
+                events[outlet].extra = summary
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """The API endpoint as input, the landed file(s) as output; ``None`` without OpenLineage."""

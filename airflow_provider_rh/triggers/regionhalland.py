@@ -12,13 +12,14 @@ import asyncio
 import importlib
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_rh.core.client import api_error
+from airflow_provider_rh.core.http import make_async_client
 from airflow_provider_rh.exceptions import ApiError, ConfigurationError, RegionHallandError
 from airflow_provider_rh.hooks.regionhalland import RegionHallandHook
 
@@ -149,6 +150,10 @@ class RegionHallandApiTrigger(BaseTrigger):
         self.not_found_ok = not_found_ok
         self.poke_interval = poke_interval
         self.timeout = timeout
+        #: The polling loop's clock and sleep (not serialized): tests replace them to poll
+        #: without waiting, so timeouts are counted in pokes, not in machine speed.
+        self.clock: Callable[[], float] = time.monotonic
+        self.sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -188,13 +193,13 @@ class RegionHallandApiTrigger(BaseTrigger):
 
     async def _wait(self) -> dict[str, Any]:
         """Poke until ready or out of time; the event payload."""
-        started = time.monotonic()
+        started = self.clock()
         check = import_check(self.response_check) if self.response_check else None
         hook = RegionHallandHook(self.regionhalland_conn_id)
         config = await hook.aget_config()
-        async with httpx.AsyncClient(
-            verify=config.verify, timeout=config.timeout, proxy=config.proxy
-        ) as client:
+        # The connection's own client: TLS settings as an ssl context (a CA bundle path given to
+        # httpx as a string is deprecated), and the per-attempt deadline.
+        async with make_async_client(config) as client:
             for pokes in itertools.count(1):
                 response = await hook.arequest(
                     self.method,
@@ -213,11 +218,11 @@ class RegionHallandApiTrigger(BaseTrigger):
                         "status_code": response.status_code,
                         "url": str(response.request.url.copy_with(query=None)),
                         "pokes": pokes,
-                        "elapsed": round(time.monotonic() - started, 3),
+                        "elapsed": round(self.clock() - started, 3),
                     }
                 wait = self.poke_interval
                 if self.timeout is not None:
-                    remaining = started + self.timeout - time.monotonic()
+                    remaining = started + self.timeout - self.clock()
                     if remaining <= 0:
                         return {
                             "status": "error",
@@ -228,7 +233,7 @@ class RegionHallandApiTrigger(BaseTrigger):
                         }
                     wait = min(wait, remaining)
                 self.log.info("%s %s is not ready yet (poke %d).", self.method, self.path, pokes)
-                await asyncio.sleep(wait)
+                await self.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _ready(self, response: httpx.Response, check: ResponseCheck | None) -> bool:

@@ -43,7 +43,7 @@ def form(request: httpx.Request) -> dict[str, str]:
 
 def make_config(**extra: object) -> ClientConfig:
     values: dict[str, object] = {
-        "token_url": TOKEN_URL,
+        "auth_url": TOKEN_URL,
         "resource": "hsainfoapi.regionhalland.se",
         "scopes": "hsainfoapi.read",
     }

@@ -7,7 +7,7 @@ import pytest
 from airflow_provider_rh.core.config import ClientConfig, connection_secrets
 from airflow_provider_rh.exceptions import ConfigurationError
 
-BASE = {"token_url": "https://adfs.example.se/adfs/oauth2/token/", "resource": "hsainfoapi.regionhalland.se"}
+BASE = {"auth_url": "https://adfs.example.se/adfs/oauth2/token/", "resource": "hsainfoapi.regionhalland.se"}
 
 
 def make(extra=None, **fields):
@@ -33,11 +33,11 @@ def test_airflow_form_prefixed_extras_are_understood():
         login="c",
         password=None,
         extra={
-            "extra__regionhalland__token_url": "https://t.example.se/token/",
+            "extra__regionhalland__auth_url": "https://t.example.se/token/",
             "extra__regionhalland__timeout": "5",
         },
     )
-    assert cfg.token_url == "https://t.example.se/token/"
+    assert cfg.auth_url == "https://t.example.se/token/"
     assert cfg.timeout == 5.0
     assert cfg.base_url == "https://api.example.se"
 
@@ -53,8 +53,8 @@ def test_unknown_extra_lists_the_known_ones():
     ("kwargs", "field"),
     [
         ({"login": ""}, "login"),
-        ({"extra": {"token_url": None}}, "token_url"),
-        ({"extra": {"token_url": "ftp://x/"}}, "token_url"),
+        ({"extra": {"auth_url": None}}, "auth_url"),
+        ({"extra": {"auth_url": "ftp://x/"}}, "auth_url"),
         ({"extra": {"timeout": "fast"}}, "timeout"),
         ({"extra": {"timeout": -1}}, "timeout"),
         ({"extra": {"verify": "/nonexistent/ca.pem"}}, "verify"),
@@ -69,9 +69,9 @@ def test_bad_fields_are_named(kwargs, field):
     assert info.value.field == field
 
 
-def test_issuer_instead_of_token_url():
-    cfg = make({"token_url": None, "issuer": "https://adfs.example.se/adfs"})
-    assert cfg.token_url is None
+def test_issuer_instead_of_auth_url():
+    cfg = make({"auth_url": None, "issuer": "https://adfs.example.se/adfs"})
+    assert cfg.auth_url is None
     assert cfg.issuer == "https://adfs.example.se/adfs"
 
 
@@ -93,5 +93,5 @@ def test_repr_has_no_secrets():
 
 
 def test_connection_secrets_include_form_prefixed_extras():
-    extra = {"extra__regionhalland__private_key_passphrase": "pp-secret", "token_url": "https://t/"}
+    extra = {"extra__regionhalland__private_key_passphrase": "pp-secret", "auth_url": "https://t/"}
     assert connection_secrets(None, extra) == ["pp-secret"]

@@ -64,7 +64,7 @@ def test_secrets_are_reported_as_they_appear():
         (
             400,
             {"error": "invalid_request", "error_description": "MSIS9601: No resource."},
-            "Set extra.resource",
+            "Set Default resource id [extra.resource]",
         ),
         (
             400,
@@ -158,14 +158,14 @@ def test_discovery_finds_the_adfs_token_endpoint():
             return token_response()
         return httpx.Response(404)
 
-    client = make_client(handler, token_url=None, issuer="https://adfs.example.se")
+    client = make_client(handler, auth_url=None, issuer="https://adfs.example.se")
     assert client.tokens.token_endpoint() == "https://adfs.example.se/adfs/oauth2/token/"
     assert client.tokens.get_token().value == "tok-1"
 
 
 def test_discovery_failure_says_what_to_do():
-    client = make_client(lambda r: httpx.Response(404), token_url=None, issuer="https://idp.example.se/realm")
-    with pytest.raises(DiscoveryError, match="set extra.token_url"):
+    client = make_client(lambda r: httpx.Response(404), auth_url=None, issuer="https://idp.example.se/realm")
+    with pytest.raises(DiscoveryError, match=r"set Token endpoint URL \[extra.auth_url\]"):
         client.tokens.token_endpoint()
 
 

@@ -37,11 +37,11 @@ def test_expires_in_may_be_number_or_string(expires_in):
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
-        ({"token_type": "bearer"}, "without an access_token"),
+        ({"token_type": "bearer"}, "access_token is missing"),
         ({"access_token": "a", "expires_in": "soon"}, "not a number"),
-        ({"access_token": "a", "expires_in": 0}, "already expired"),
+        ({"access_token": "a", "expires_in": 0}, "already be expired"),
         ({"access_token": "a", "token_type": "mac"}, "only bearer"),
-        (["not", "an", "object"], "not with a JSON object"),
+        (["not", "an", "object"], "not a JSON object"),
     ],
 )
 def test_bad_token_responses(payload, message):
@@ -66,7 +66,7 @@ def test_renewal_margin_scales_for_short_lived_tokens():
 def test_cache_reuses_until_renewal_then_fetches_again():
     clock = FakeClock()
     cache = TokenCache(clock=clock)
-    key = TokenKey("https://t/", "client", "res", "a.read")
+    key = TokenKey("https://t/", "client", "thumb", "res", "a.read")
     fetched: list[int] = []
 
     def fetch() -> AccessToken:
@@ -83,8 +83,8 @@ def test_cache_reuses_until_renewal_then_fetches_again():
 
 def test_one_token_per_resource():
     cache = TokenCache()
-    a = TokenKey("https://t/", "client", "a", None)
-    b = TokenKey("https://t/", "client", "b", None)
+    a = TokenKey("https://t/", "client", "thumb", "a", None)
+    b = TokenKey("https://t/", "client", "thumb", "b", None)
     cache.get_or_fetch(a, lambda: AccessToken("ta", 100, time.monotonic()))
     cache.get_or_fetch(b, lambda: AccessToken("tb", 100, time.monotonic()))
     assert cache.get(a).value == "ta"
@@ -94,33 +94,37 @@ def test_one_token_per_resource():
 
 def test_concurrent_callers_cause_one_fetch():
     cache = TokenCache()
-    key = TokenKey("https://t/", "client", "res", None)
+    key = TokenKey("https://t/", "client", "thumb", "res", None)
     calls = []
-    gate = threading.Event()
+    fetching, gate = threading.Event(), threading.Event()
+    started = threading.Barrier(9)  # eight callers and this test
 
     def slow_fetch() -> AccessToken:
         calls.append(1)
-        gate.wait(timeout=5)
+        fetching.set()
+        gate.wait(timeout=60)  # a safety bound; the test opens it
         return AccessToken("t", 100, time.monotonic())
 
+    def call() -> None:
+        started.wait(timeout=60)
+        results.append(cache.get_or_fetch(key, slow_fetch).value)
+
     results: list[str] = []
-    threads = [
-        threading.Thread(target=lambda: results.append(cache.get_or_fetch(key, slow_fetch).value))
-        for _ in range(8)
-    ]
+    threads = [threading.Thread(target=call) for _ in range(8)]
     for thread in threads:
         thread.start()
-    time.sleep(0.05)
+    started.wait(timeout=60)  # every caller is on its way while the first one fetches
+    assert fetching.wait(timeout=60)
     gate.set()
     for thread in threads:
-        thread.join(timeout=5)
+        thread.join(timeout=60)
     assert calls == [1]
     assert results == ["t"] * 8
 
 
 def test_invalidate_only_the_refused_token():
     cache = TokenCache()
-    key = TokenKey("https://t/", "client", "res", None)
+    key = TokenKey("https://t/", "client", "thumb", "res", None)
     old = AccessToken("old", 100, time.monotonic())
     new = AccessToken("new", 100, time.monotonic())
     cache.put(key, new)

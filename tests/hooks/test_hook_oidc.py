@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import socket
 import time
+import uuid
 
+import httpx
 import pytest
 
 from airflow_provider_rh.core.oauth import SHARED_TOKEN_CACHE
 from airflow_provider_rh.core.retry import RetryPolicy
+from airflow_provider_rh.core.tokens import TokenCache
 from airflow_provider_rh.exceptions import CertificateError, TokenError, TransportError
 from airflow_provider_rh.hooks.regionhalland import RegionHallandHook
 from tests.pki import make_cert
@@ -36,7 +39,7 @@ def _fresh_token_cache():
 
 def connection(oidc_server, *, host="http://127.0.0.1:9/api", **extra):
     values = {
-        "token_url": oidc_server.token_endpoint,
+        "auth_url": oidc_server.token_endpoint,
         "certificate": oidc_server.cert.cert_pem,
         "private_key": oidc_server.cert.key_pem(PASSPHRASE),
         "private_key_passphrase": PASSPHRASE,
@@ -53,6 +56,30 @@ def connection(oidc_server, *, host="http://127.0.0.1:9/api", **extra):
             "extra": {k: v for k, v in values.items() if v is not None},
         }
     )
+
+
+def settled(oidc_server) -> tuple[int, int]:
+    """(tokens issued, token requests refused) so far, once every earlier request is logged.
+
+    The server logs in order, so when the refusal of a marker request (an unknown client id) is
+    read, so is everything before it: a count without a sleep. The marker adds one refusal.
+    """
+    marker = f"marker-{uuid.uuid4().hex}"
+    httpx.post(
+        oidc_server.token_endpoint,
+        data={"grant_type": "client_credentials", "client_id": marker},
+        timeout=60,  # a safety bound only
+    )
+    deadline = time.monotonic() + 60  # a safety bound only
+    while not any(client == marker for _, client in oidc_server.token_errors()):
+        assert time.monotonic() < deadline, "the server never logged the marker request"
+        oidc_server.wait_for_token_errors(len(oidc_server.token_errors()) + 1)
+    return len(oidc_server.token_events()), len(oidc_server.token_errors())
+
+
+def no_requests_since(oidc_server, before: tuple[int, int]) -> bool:
+    issued, refused = settled(oidc_server)
+    return (issued, refused) == (before[0], before[1] + 1)
 
 
 @pytest.fixture
@@ -76,31 +103,56 @@ def test_two_resources_give_two_tokens_with_the_right_audience(hook, oidc_server
 
 def test_asking_again_within_the_lifetime_makes_no_request(hook, oidc_server):
     first = hook.get_token()
-    count = len(oidc_server.wait_for_token_events(len(oidc_server.token_events())))
+    before = settled(oidc_server)
     for _ in range(5):
         assert hook.get_token() == first
     assert RegionHallandHook(retry=FAST_RETRY).get_token() == first  # shared across hooks in a process
-    time.sleep(0.2)
-    assert len(oidc_server.token_events()) == count
+    assert no_requests_since(oidc_server, before)
+
+
+class ManualClock:
+    """A monotonic clock that moves only when the test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def test_an_expired_token_is_renewed(hook, oidc_server):
+    # The cache's clock is the test's: renewal is decided by the lifetime the server gave, never
+    # by how long the requests took on a busy machine.
+    clock = ManualClock()
+    hook.tokens.cache = TokenCache(clock=clock)
     first = hook.get_token(resource=SHORT, scopes="short.read")  # the server issues 2 s tokens
-    before = len(oidc_server.wait_for_token_events(len(oidc_server.token_events())))
-    deadline = time.monotonic() + 5
-    second = first
-    while second == first and time.monotonic() < deadline:
-        time.sleep(0.25)
-        second = hook.get_token(resource=SHORT, scopes="short.read")
+    cached = hook.tokens.cache.get(hook.tokens.key(SHORT, "short.read"))
+    assert cached is not None
+    assert cached.value == first
+    assert 0 < cached.expires_in <= 2  # the lifetime is the server's
+
+    before = settled(oidc_server)
+    clock.now = cached.renew_at - 0.001
+    assert hook.get_token(resource=SHORT, scopes="short.read") == first  # still fresh
+    assert no_requests_since(oidc_server, before)
+
+    before = settled(oidc_server)
+    clock.now = cached.renew_at
+    second = hook.get_token(resource=SHORT, scopes="short.read")
     assert second != first
-    oidc_server.verify_access_token(second, audience=SHORT)
-    assert len(oidc_server.wait_for_token_events(before + 1)) == before + 1
+    assert hook.get_token(resource=SHORT, scopes="short.read") == second  # the new one is cached
+    assert settled(oidc_server) == (before[0] + 1, before[1] + 1)  # exactly one token request
+    # Not checked against the wall clock: on a busy machine the 2 s tokens may expire meanwhile.
+    old = oidc_server.verify_access_token(first, audience=SHORT, verify_exp=False)
+    new = oidc_server.verify_access_token(second, audience=SHORT, verify_exp=False)
+    assert new["jti"] != old["jti"]
+    assert new["iat"] >= old["iat"]
 
 
-def test_issuer_discovery_instead_of_token_url(oidc_server, monkeypatch):
+def test_issuer_discovery_instead_of_auth_url(oidc_server, monkeypatch):
     monkeypatch.setenv(
         "AIRFLOW_CONN_REGIONHALLAND_DEFAULT",
-        connection(oidc_server, token_url=None, issuer=oidc_server.issuer),
+        connection(oidc_server, auth_url=None, issuer=oidc_server.issuer),
     )
     hook = RegionHallandHook(retry=FAST_RETRY)
     assert hook.tokens.token_endpoint() == oidc_server.token_endpoint
@@ -121,12 +173,11 @@ def test_unknown_client_id(oidc_server, monkeypatch):
     with pytest.raises(TokenError) as info:
         RegionHallandHook(retry=FAST_RETRY).get_token()
     assert info.value.error == "invalid_client"
-    assert "client id" in info.value.hint
+    assert "Client id [login]" in info.value.hint
 
 
 def test_wrong_passphrase_and_mismatched_key_fail_before_any_request(oidc_server, monkeypatch):
-    time.sleep(0.3)  # let the server's log of earlier tests' requests arrive
-    before = len(oidc_server.token_events()) + len(oidc_server.token_errors())
+    before = settled(oidc_server)
     monkeypatch.setenv(
         "AIRFLOW_CONN_REGIONHALLAND_DEFAULT",
         connection(oidc_server, private_key_passphrase="not-the-passphrase"),
@@ -141,8 +192,7 @@ def test_wrong_passphrase_and_mismatched_key_fail_before_any_request(oidc_server
     )
     with pytest.raises(CertificateError, match="does not belong"):
         RegionHallandHook(retry=FAST_RETRY).get_token()
-    time.sleep(0.3)
-    assert len(oidc_server.token_events()) + len(oidc_server.token_errors()) == before
+    assert no_requests_since(oidc_server, before)
 
 
 def test_unreachable_token_endpoint(oidc_server, monkeypatch):
@@ -151,7 +201,7 @@ def test_unreachable_token_endpoint(oidc_server, monkeypatch):
         port = sock.getsockname()[1]
     monkeypatch.setenv(
         "AIRFLOW_CONN_REGIONHALLAND_DEFAULT",
-        connection(oidc_server, token_url=f"http://127.0.0.1:{port}/token/"),
+        connection(oidc_server, auth_url=f"http://127.0.0.1:{port}/token/"),
     )
     with pytest.raises(TransportError, match=f"Could not reach http://127.0.0.1:{port}/token/"):
         RegionHallandHook(retry=FAST_RETRY).get_token()
@@ -211,7 +261,6 @@ def test_async_request_gets_its_own_token_and_shares_the_cache(oidc_server, monk
         hook.config  # noqa: B018 - load the connection outside the event loop, as a trigger does
         response = asyncio.run(hook.arequest("GET", "/units/1"))
         assert response.json()["path"] == "/api/units/1"
-        before = len(oidc_server.wait_for_token_events(len(oidc_server.token_events())))
+        before = settled(oidc_server)
         assert hook.request("GET", "/units/2").status_code == 200  # sync call reuses the async token
-        time.sleep(0.2)
-        assert len(oidc_server.token_events()) == before
+        assert no_requests_since(oidc_server, before)

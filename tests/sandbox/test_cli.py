@@ -90,7 +90,7 @@ def test_the_cli_prints_a_ready_connection_and_reuses_its_identity(tmp_path: Pat
     extra = conn["extra"]
     assert isinstance(extra, dict)
     assert (
-        extra["token_url"]
+        extra["auth_url"]
         == discovery.json()["token_endpoint"]
         == f"http://127.0.0.1:{port}/adfs/oauth2/token/"
     )

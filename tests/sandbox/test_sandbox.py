@@ -48,7 +48,7 @@ def test_connection_has_the_documented_shape(tmp_path: Path) -> None:
         "login": sb.client_id,
         "password": sb.subscription_key,
         "extra": {
-            "token_url": f"http://127.0.0.1:{sb.port}/adfs/oauth2/token/",
+            "auth_url": f"http://127.0.0.1:{sb.port}/adfs/oauth2/token/",
             "certificate": sb.certificate_pem,
             "private_key": sb.private_key_pem,
             "resource": "hsainfoapi.regionhalland.se",

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 def sensor(**kwargs) -> RegionHallandApiSensor:
     kwargs.setdefault("poke_interval", 0.01)
-    kwargs.setdefault("timeout", 10)
+    kwargs.setdefault("timeout", 120)  # a safety bound: these sensors succeed within two pokes
     return RegionHallandApiSensor(task_id="wait", **kwargs)
 
 

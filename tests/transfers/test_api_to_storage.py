@@ -59,6 +59,8 @@ def test_lands_every_record_as_gzipped_ndjson_with_a_small_summary(sb: Sandbox, 
         "pages": 3,
         "bytes": final.stat().st_size,
         "duration_seconds": summary["duration_seconds"],
+        "retries": 0,
+        "token_requests": 1,
     }
     assert len(json.dumps(summary)) < 1024
     assert hidden_files(final.parent) == []
@@ -124,6 +126,23 @@ def test_a_failed_pull_leaves_the_previous_file_and_no_temporaries(sb: Sandbox, 
         operator(final, max_pages=2, query_params={"limit": 50}).execute({})
     assert final.read_bytes() == before
     assert hidden_files(tmp_path) == []
+
+
+@pytest.mark.parametrize("trailing_slash", [False, True])
+def test_an_existing_folder_as_destination_is_refused_before_pulling(
+    sb: Sandbox, tmp_path: Path, trailing_slash: bool
+) -> None:
+    folder = tmp_path / "units"
+    folder.mkdir()
+    destination = folder.as_uri() + ("/" if trailing_slash else "")
+    requests = sb.stats.api_requests_total
+    with pytest.raises(ConfigurationError) as info:
+        operator(destination).execute({})
+    assert info.value.field == "destination"
+    assert destination in str(info.value)
+    assert "units.ndjson.gz" in str(info.value)  # what to give instead
+    assert sb.stats.api_requests_total == requests  # refused before the first page
+    assert list(folder.iterdir()) == []
 
 
 def off_host(page: Page) -> str:

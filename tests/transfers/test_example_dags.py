@@ -158,7 +158,7 @@ def test_mapped_partitions_each_land_the_day(landing: Path) -> None:
 def test_example_dags_serialize(landing: Path) -> None:
     from airflow.serialization.serialized_objects import DagSerialization
 
-    for name in ("hsainfo_units_hourly", "hsainfo_mapped"):
+    for name in ("hsainfo_units_hourly", "hsainfo_mapped", "hsainfo_units_daily"):
         data = DagSerialization.to_dict(load(name).dag)
         DagSerialization.validate_schema(data)
         assert DagSerialization.from_dict(json.loads(json.dumps(data))).dag_id == name

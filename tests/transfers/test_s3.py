@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_rh.exceptions import PaginationError
+from airflow_provider_rh.exceptions import ConfigurationError, PaginationError
 from airflow_provider_rh.pagination import NextLinkPagination, OffsetPagination
 from airflow_provider_rh.sandbox import Sandbox
 from airflow_provider_rh.sandbox.data import units
@@ -74,6 +74,16 @@ def test_a_failed_pull_leaves_no_object_at_all(sb: Sandbox, s3: S3) -> None:
     with pytest.raises(PaginationError, match="max_pages=1"):
         operator(s3, "units/units.ndjson.gz", max_pages=1).execute({})
     assert s3.list_keys() == []
+
+
+def test_a_prefix_with_objects_under_it_is_refused_before_pulling(sb: Sandbox, s3: S3) -> None:
+    s3.client.put_object(Bucket=s3.bucket, Key="units/2026-01-01/old.ndjson.gz", Body=b"old")
+    requests = sb.stats.api_requests_total
+    with pytest.raises(ConfigurationError, match="objects exist under that prefix") as info:
+        operator(s3, "units/2026-01-01").execute({})
+    assert info.value.field == "destination"
+    assert sb.stats.api_requests_total == requests
+    assert s3.list_keys() == ["units/2026-01-01/old.ndjson.gz"]
 
 
 def test_parquet_on_s3(sb: Sandbox, s3: S3) -> None:

@@ -142,6 +142,55 @@ def test_parts_split_pages_and_a_smaller_rerun_removes_stale_parts(tmp_path: Pat
     assert read_ndjson(tmp_path / "units-00001.ndjson.gz") == RECORDS[10:12]
 
 
+# -- destinations that cannot be a file -------------------------------------------------------
+def test_an_existing_folder_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    folder = tmp_path / "units"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine")
+    with pytest.raises(ConfigurationError, match="is an existing folder") as info:
+        sink(folder)
+    assert info.value.field == "destination"
+    assert "units.ndjson.gz" in str(info.value)  # what to write instead
+    assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
+
+
+@pytest.mark.parametrize("written", ["{dir}/units/", "{dir}/units/.", "{dir}/units/.."])
+def test_a_name_that_means_a_folder_is_refused(tmp_path: Path, written: str) -> None:
+    shown = "file://" + written.format(dir=tmp_path)
+    path = written.format(dir=tmp_path).rstrip("/")
+    with pytest.raises(ConfigurationError, match="names a folder, not a file") as info:
+        RecordSink(FS, path, fmt="ndjson", destination=shown)
+    assert info.value.field == "destination"
+    assert shown in str(info.value)
+    assert not (tmp_path / "units").exists()
+
+
+def test_a_destination_below_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "lake").write_text("a file, not a folder")
+    with pytest.raises(ConfigurationError, match="which is a file") as info:
+        sink(tmp_path / "lake" / "units" / "units.ndjson.gz")
+    assert info.value.field == "destination"
+    assert str(tmp_path / "lake") in str(info.value)
+
+
+def test_a_part_name_that_is_a_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "units-00000.ndjson.gz").mkdir()
+    with pytest.raises(ConfigurationError, match="units-00000.ndjson.gz' is an existing folder"):
+        sink(tmp_path / "units.ndjson.gz", max_records_per_file=10)
+
+
+def test_a_folder_made_during_the_pull_is_refused_at_commit_and_nothing_moves(tmp_path: Path) -> None:
+    out = sink(tmp_path / "units.ndjson.gz", max_records_per_file=10)
+    out.write(RECORDS)  # three parts
+    (tmp_path / "units-00002.ndjson.gz").mkdir()
+    with pytest.raises(ConfigurationError, match="units-00002.ndjson.gz' is an existing folder"):
+        out.commit()
+    out.abort()
+    assert visible_files(tmp_path) == ["units-00002.ndjson.gz"]  # parts 0 and 1 were not moved either
+    assert hidden_files(tmp_path) == []
+    assert list((tmp_path / "units-00002.ndjson.gz").iterdir()) == []
+
+
 def test_parquet_lands_in_row_groups(tmp_path: Path) -> None:
     final = tmp_path / "units.parquet"
     land(final, pages_of(RECORDS, 4), fmt="parquet", row_group_size=10)
@@ -188,7 +237,16 @@ def test_progress_reports_at_most_once_an_interval() -> None:
 
 
 def test_summary_is_small_and_reads_well() -> None:
-    summary = PullSummary("s3://lake/u.ndjson.gz", ["s3://lake/u.ndjson.gz"], 1200, 12, 3 * 1024**2, 4.0)
+    summary = PullSummary(
+        "s3://lake/u.ndjson.gz",
+        ["s3://lake/u.ndjson.gz"],
+        1200,
+        12,
+        3 * 1024**2,
+        4.0,
+        retries=3,
+        token_requests=2,
+    )
     assert summary.as_dict() == {
         "destination": "s3://lake/u.ndjson.gz",
         "paths": ["s3://lake/u.ndjson.gz"],
@@ -197,9 +255,12 @@ def test_summary_is_small_and_reads_well() -> None:
         "pages": 12,
         "bytes": 3 * 1024**2,
         "duration_seconds": 4.0,
+        "retries": 3,
+        "token_requests": 2,
     }
     assert summary.line() == (
-        "Landed 1200 records from 12 pages (3.0 MiB) in 4.0 s (300 records/s): s3://lake/u.ndjson.gz"
+        "Landed 1200 records from 12 pages (3.0 MiB) in 4.0 s (300 records/s, 3 retries, 2 token "
+        "requests): s3://lake/u.ndjson.gz"
     )
     assert human_bytes(999) == "999 B"
 

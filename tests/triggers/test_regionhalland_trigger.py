@@ -15,11 +15,32 @@ from tests.triggers.support import CALLS, Checks, never_ready, ready_on_second_c
 pytestmark = pytest.mark.integration
 
 
-def first_event(trigger: RegionHallandApiTrigger) -> dict[str, Any]:
-    """Run the trigger as the triggerer would, until its first event (bounded)."""
+class FakeTime:
+    """The trigger's clock and sleep: time moves only when the trigger sleeps.
+
+    So a timeout is a number of pokes, whatever the machine's speed; ``sleeps`` are the waits.
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+def first_event(trigger: RegionHallandApiTrigger, time: FakeTime | None = None) -> dict[str, Any]:
+    """Run the trigger as the triggerer would, on fake time, until its first event (bounded)."""
+    time = time or FakeTime()
+    trigger.clock, trigger.sleep = time.clock, time.sleep
 
     async def first() -> Any:
-        return await asyncio.wait_for(anext(trigger.run()), timeout=30)
+        return await asyncio.wait_for(anext(trigger.run()), timeout=120)  # a safety bound only
 
     event = asyncio.run(first())
     assert isinstance(event.payload, dict)
@@ -62,20 +83,26 @@ def test_query_params_and_a_check_reached_through_a_class(sb):
 
 
 def test_404_counts_as_not_yet_until_the_timeout(sb):
-    trigger = RegionHallandApiTrigger(path="/units/999", not_found_ok=True, poke_interval=0.05, timeout=0.3)
-    event = first_event(trigger)
+    time = FakeTime()
+    trigger = RegionHallandApiTrigger(path="/units/999", not_found_ok=True, poke_interval=0.25, timeout=1.0)
+    event = first_event(trigger, time)
     assert event["status"] == "error"
     assert event["reason"] == "timeout"
-    assert event["pokes"] >= 2
+    assert event["pokes"] == 5  # at 0, 0.25, 0.5, 0.75 and 1.0 s
+    assert time.sleeps == [0.25] * 4
     assert "/units/999" in event["message"]
-    assert "0.3 s" in event["message"]
+    assert "1.0 s" in event["message"]
 
 
-def test_a_check_that_never_passes_times_out(sb):
+def test_a_check_that_never_passes_times_out_with_the_last_wait_cut_short(sb):
+    time = FakeTime()
     trigger = RegionHallandApiTrigger(
-        path="/health", response_check="tests.triggers.support.never_ready", poke_interval=0.05, timeout=0.2
+        path="/health", response_check="tests.triggers.support.never_ready", poke_interval=0.75, timeout=1.0
     )
-    assert first_event(trigger)["reason"] == "timeout"
+    event = first_event(trigger, time)
+    assert event["reason"] == "timeout"
+    assert event["pokes"] == 3
+    assert time.sleeps == [0.75, 0.25]  # never sleeps past the timeout
 
 
 def test_404_without_not_found_ok_ends_the_wait_with_the_api_error(sb):
