@@ -155,3 +155,16 @@ def test_the_pull_freezes_the_heap_only_while_it_runs(tmp_path: Path, frozen_bef
         assert (gc.get_freeze_count() >= before > 0) if frozen_before else gc.get_freeze_count() == 0
     finally:
         gc.unfreeze()
+
+
+def test_the_operator_refuses_a_bad_gzip_level_when_the_dag_is_parsed() -> None:
+    from airflow_provider_rh.transfers.api_to_storage import RegionHallandApiToStorageOperator
+
+    with pytest.raises(ConfigurationError, match="gzip_level"):
+        RegionHallandApiToStorageOperator(
+            task_id="pull",
+            path="/units",
+            destination="file:///tmp/units.ndjson.gz",
+            pagination=OffsetPagination(3, total_path="total"),
+            gzip_level=12,
+        )
