@@ -1,7 +1,8 @@
 """Run the benchmark: every competitor as its own process, rounds in rotated order, medians.
 
-``python -m bench.run`` (the full run, about 15 minutes on 2 busy cores) or ``--quick`` (10,000
-records, one round, about 2 minutes: a smoke test that fails only on a crash or a wrong output).
+``python -m bench.run`` (the full run: 36 minutes on 2 cores shared with five developers) or
+``--quick`` (10,000 records, one round, 2-3 minutes: a smoke test that fails only on a crash or
+a wrong output).
 Writes ``results.json`` (every run, the medians, the ratios) to ``--results`` and prints a
 Markdown table; ``python -m bench.plot`` draws the PNGs from it.
 """
