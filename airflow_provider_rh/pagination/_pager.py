@@ -5,6 +5,12 @@ fails with :class:`~airflow_provider_rh.exceptions.PaginationError` instead of l
 the first page tells how many pages follow (a :class:`Plan`), up to ``max_concurrency`` of them
 are fetched at once, still handed out strictly in page order and never more than
 ``max_concurrency`` held at a time.
+
+Pages are decoded with msgspec (the standard library only for what msgspec refuses: NaN, lone
+surrogates, a non-UTF-8 charset). A repeat is recognised by a digest of the page's records as
+JSON lines, taken in the fetching thread; the lines stay with the records
+(:class:`~airflow_provider_rh.core.jsonl.LinedRecords`), so an NDJSON writer does not encode
+them again.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import msgspec
 
+from airflow_provider_rh.core.jsonl import LinedRecords
 from airflow_provider_rh.exceptions import ConfigurationError, PaginationError, UnsafeUrlError
 from airflow_provider_rh.pagination._base import Page, PageRequest, Pagination, Plan, positive_int
 from airflow_provider_rh.pagination._paths import KeyPath, check_key_path, describe, lookup
@@ -30,6 +38,8 @@ DEFAULT_MAX_PAGES = 10_000
 
 #: Sends one request and returns the answer (the hook's ``request`` in the operator).
 Fetch = Callable[[PageRequest], httpx.Response]
+
+_DECODER = msgspec.json.Decoder()
 
 
 class Pager:
@@ -66,8 +76,8 @@ class Pager:
     def pages(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Page]:
         """The pages of ``path`` with query ``params``, first to last."""
         guard = _Guard(self.pagination, self.max_pages)
-        page = self._get(1, self.pagination.first(path, params))
-        guard.check(page)
+        page, digest = self._get(1, self.pagination.first(path, params))
+        guard.check(page, digest)
         plan = self.pagination.plan(page)
         if plan is not None:
             yield from self._planned(page, plan, guard)
@@ -85,8 +95,8 @@ class Pager:
             if request is None:
                 return
             guard.before(page.number + 1, request)
-            page = self._get(page.number + 1, request)
-            guard.check(page)
+            page, digest = self._get(page.number + 1, request)
+            guard.check(page, digest)
 
     def _planned(self, first: Page, plan: Plan, guard: _Guard) -> Iterator[Page]:
         if 1 + plan.pages > self.max_pages:
@@ -105,8 +115,8 @@ class Pager:
             )
         yield first
         records = len(first.records)
-        for page in self._fetch_in_order(plan):
-            guard.check(page)
+        for page, digest in self._fetch_in_order(plan):
+            guard.check(page, digest)
             records += len(page.records)
             yield page
         if plan.total is not None and records != plan.total:
@@ -117,14 +127,14 @@ class Pager:
                 records,
             )
 
-    def _fetch_in_order(self, plan: Plan) -> Iterator[Page]:
+    def _fetch_in_order(self, plan: Plan) -> Iterator[tuple[Page, bytes]]:
         numbers = iter(range(plan.pages))
         if self.max_concurrency == 1 or plan.pages <= 1:
             for index in numbers:
                 yield self._get(index + 2, plan.request(index))
             return
         pool = ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="rh-page")
-        pending: deque[Future[Page]] = deque()
+        pending: deque[Future[tuple[Page, bytes]]] = deque()
         finished = False
         try:
             for index in numbers:
@@ -144,7 +154,8 @@ class Pager:
             # On an error, do not wait for requests still in flight (their retries may be long).
             pool.shutdown(wait=finished, cancel_futures=True)
 
-    def _get(self, number: int, request: PageRequest) -> Page:
+    def _get(self, number: int, request: PageRequest) -> tuple[Page, bytes]:
+        """Page ``number`` and the digest of its records (in the fetching thread: hashing frees the GIL)."""
         try:
             response = self.fetch(request)
         except UnsafeUrlError as exc:
@@ -156,13 +167,17 @@ class Pager:
                 url=exc.url,
             ) from exc
         shown = str(response.url.copy_with(query=None))
+        content = response.content
         try:
-            body = response.json()
-        except ValueError as exc:
-            kind = response.headers.get("content-type", "no content type")
-            raise PaginationError(
-                f"Page {number} from {shown} is not JSON ({kind}, {len(response.content)} bytes)."
-            ) from exc
+            body = _DECODER.decode(content)
+        except ValueError:  # msgspec's DecodeError, or UnicodeDecodeError for another charset
+            try:
+                body = response.json()
+            except ValueError as exc:
+                kind = response.headers.get("content-type", "no content type")
+                raise PaginationError(
+                    f"Page {number} from {shown} is not JSON ({kind}, {len(content)} bytes)."
+                ) from exc
         found, records = lookup(body, self.records_path)
         if not found:
             keys = sorted(body) if isinstance(body, dict) else type(body).__name__
@@ -175,9 +190,9 @@ class Pager:
                 f"Page {number} from {shown} has a {type(records).__name__} at "
                 f"{describe(self.records_path)}, where a list of records was expected; check records_path."
             )
-        return Page(
-            number, request, str(response.url), response.headers, body, records, len(response.content)
-        )
+        lined = LinedRecords(records)
+        page = Page(number, request, str(response.url), response.headers, body, lined, len(content))
+        return page, hashlib.sha256(lined.lines).digest()
 
 
 class _Guard:
@@ -204,11 +219,12 @@ class _Guard:
                 f"({_shown(request)}); following it would loop forever."
             )
 
-    def check(self, page: Page) -> None:
+    def check(self, page: Page, digest: bytes) -> None:
+        """Remember ``page``; fail if its records (``digest``) are an earlier page's."""
         self.requests.setdefault(_digest(page.request.key()), page.number)
         if not page.records:
             return
-        earlier = self.contents.setdefault(_digest(page.records), page.number)
+        earlier = self.contents.setdefault(digest, page.number)
         if earlier != page.number:
             raise PaginationError(
                 f"Page {page.number} has exactly the records of page {earlier} "

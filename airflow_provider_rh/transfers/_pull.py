@@ -1,8 +1,17 @@
-"""The pull loop: pages in, records out, atomically; the only place both sides meet."""
+"""The pull loop: pages in, records out, atomically; the only place both sides meet.
+
+While it runs, the objects that existed before it are frozen out of the garbage collector
+(:func:`gc.freeze`): a task process holds Airflow's few hundred thousand objects, and every full
+collection that a page's thousands of new records trigger would walk them all again, which
+measured as four fifths of the decoding time. Records are acyclic JSON trees that reference
+counting frees; the collector still runs for everything the pull creates.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+import gc
+from collections.abc import Callable, Iterable, Iterator
 
 from airflow_provider_rh.pagination import Page
 from airflow_provider_rh.transfers._progress import Progress, PullSummary
@@ -23,10 +32,11 @@ def pull(
     the temporaries; a SIGKILL leaves only hidden ones behind, never a final path.
     """
     try:
-        for page in pages:
-            sink.write(page.records)
-            progress.page(len(page.records), page.size)
-        landed = sink.commit()
+        with frozen_heap():
+            for page in pages:
+                sink.write(page.records)
+                progress.page(len(page.records), page.size)
+            landed = sink.commit()
     except BaseException:
         sink.abort()
         raise
@@ -38,3 +48,19 @@ def pull(
         bytes=sink.bytes_written,
         duration_seconds=progress.elapsed,
     )
+
+
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep the objects alive now out of the collector's way until the block ends.
+
+    Unfreezes only what it froze: if someone had frozen before (Airflow does before forking),
+    the permanent generation stays as it is, with this block's additions in it.
+    """
+    ours = gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        yield
+    finally:
+        if ours:
+            gc.unfreeze()

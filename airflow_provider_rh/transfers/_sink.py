@@ -21,6 +21,7 @@ from typing import Any
 
 from airflow_provider_rh.exceptions import ConfigurationError
 from airflow_provider_rh.transfers._formats import (
+    DEFAULT_GZIP_LEVEL,
     DEFAULT_ROW_GROUP_SIZE,
     RecordEncoder,
     check_destination_name,
@@ -126,6 +127,7 @@ class RecordSink:
         fmt: str,
         max_records_per_file: int | None = None,
         row_group_size: int = DEFAULT_ROW_GROUP_SIZE,
+        gzip_level: int = DEFAULT_GZIP_LEVEL,
         destination: str | None = None,
     ) -> None:
         check_destination_name(fmt, posixpath.basename(path))
@@ -137,6 +139,7 @@ class RecordSink:
         self.fmt = fmt
         self.max_records_per_file = max_records_per_file
         self.row_group_size = row_group_size
+        self.gzip_level = gzip_level
         self.records = 0
         self._token = uuid.uuid4().hex
         self._done: list[AtomicFile] = []
@@ -166,7 +169,8 @@ class RecordSink:
             if self.max_records_per_file is not None:
                 room = min(room, self.max_records_per_file - self._in_current)
             assert self._encoder is not None
-            self._encoder.write(records[start : start + room])
+            whole = start == 0 and room == len(records)  # keeps the pager's encoding with them
+            self._encoder.write(records if whole else records[start : start + room])
             self._in_current += room
             self.records += room
             start += room
@@ -216,7 +220,11 @@ class RecordSink:
         self._current = AtomicFile(self.fs, path, token=self._token)
         stream = self._current.open()
         self._encoder = open_encoder(
-            self.fmt, stream, name=posixpath.basename(path), row_group_size=self.row_group_size
+            self.fmt,
+            stream,
+            name=posixpath.basename(path),
+            row_group_size=self.row_group_size,
+            gzip_level=self.gzip_level,
         )
         self._in_current = 0
 

@@ -65,6 +65,9 @@ def pull(until: str, destination: Path) -> tuple[dict[str, object], int]:
         records_path="items",
         pagination=NextLinkPagination("next"),
         destination=destination.as_uri(),
+        # No progress lines: whether one falls into a run depends on the machine's speed, and
+        # the first one costs the logging machinery's memory.
+        progress_interval=3600,
     )
     tracemalloc.start()
     try:
