@@ -59,3 +59,36 @@ class S3:
 
     def read(self, key: str) -> bytes:
         return bytes(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+
+# Reading what a run left in the metadata DB (Airflow imported late: only tests that run a DAG need it).
+
+
+def xcom(dag_run: Any, task_id: str, map_index: int = -1) -> Any:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        query = XComModel.get_many(
+            run_id=dag_run.run_id,
+            dag_ids=dag_run.dag_id,
+            task_ids=task_id,
+            map_indexes=map_index,
+            key="return_value",
+        )
+        return XComModel.deserialize_value(session.scalars(query).one())
+
+
+def asset_event_extras(uri: str) -> list[dict[str, Any]]:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        query = (
+            select(AssetEvent.extra)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.uri == uri)
+            .order_by(AssetEvent.id)
+        )
+        return [dict(extra) for extra in session.scalars(query)]

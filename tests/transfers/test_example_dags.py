@@ -13,7 +13,6 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
 
@@ -21,7 +20,7 @@ from airflow_provider_rh.hooks.regionhalland import RegionHallandHook
 from airflow_provider_rh.sandbox import Sandbox
 from airflow_provider_rh.sandbox.data import id_range, units
 
-from .support import read_ndjson, start_sandbox, use_sandbox, visible_files
+from .support import asset_event_extras, read_ndjson, start_sandbox, use_sandbox, visible_files, xcom
 
 pytestmark = [pytest.mark.airflow, pytest.mark.integration]
 
@@ -84,36 +83,6 @@ def load(name: str) -> ModuleType:
 
 def window_ids(start: dt.datetime, end: dt.datetime) -> list[int]:
     return list(id_range(UNITS, updated_since=start, updated_before=end))
-
-
-def xcom(dag_run: Any, task_id: str, map_index: int = -1) -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        query = XComModel.get_many(
-            run_id=dag_run.run_id,
-            dag_ids=dag_run.dag_id,
-            task_ids=task_id,
-            map_indexes=map_index,
-            key="return_value",
-        )
-        return XComModel.deserialize_value(session.scalars(query).one())
-
-
-def asset_event_extras(uri: str) -> list[dict[str, Any]]:
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        query = (
-            select(AssetEvent.extra)
-            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-            .where(AssetModel.uri == uri)
-            .order_by(AssetEvent.id)
-        )
-        return [dict(extra) for extra in session.scalars(query)]
 
 
 def test_hourly_backfill_lands_each_hour_exactly_once(
