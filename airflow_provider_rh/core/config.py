@@ -175,7 +175,7 @@ def _extra_mapping(extra: Mapping[str, Any] | str | None) -> Mapping[str, Any]:
             return {}
         if len(extra) > 4 * MAX_FIELD_CHARS:
             raise ConfigurationError(
-                f"Extra [extra] is {len(extra)} characters long: far more than a connection needs; "
+                f"Extra (extra) is {len(extra)} characters long: far more than a connection needs; "
                 "check what was pasted into it.",
                 field="extra",
             )
@@ -183,20 +183,20 @@ def _extra_mapping(extra: Mapping[str, Any] | str | None) -> Mapping[str, Any]:
             extra = json.loads(extra)
         except RecursionError:
             raise ConfigurationError(
-                "Extra [extra] is not valid JSON (nested too deeply): it should be one flat JSON object.",
+                "Extra (extra) is not valid JSON (nested too deeply): it should be one flat JSON object.",
                 field="extra",
             ) from None
         except json.JSONDecodeError as exc:
             # exc.msg and the position only: the text itself may hold the private key.
             raise ConfigurationError(
-                f"Extra [extra] is not valid JSON ({exc.msg} at line {exc.lineno}, column "
+                f"Extra (extra) is not valid JSON ({exc.msg} at line {exc.lineno}, column "
                 f'{exc.colno}): fix the JSON, e.g. {{"auth_url": "https://...", ...}}; '
                 "newlines inside a PEM must be written as \\n.",
                 field="extra",
             ) from None
     if not isinstance(extra, Mapping):
         raise ConfigurationError(
-            f'Extra [extra] must be a JSON object ({{"auth_url": ...}}), not a {type(extra).__name__}.',
+            f'Extra (extra) must be a JSON object ({{"auth_url": ...}}), not a {type(extra).__name__}.',
             field="extra",
         )
     return extra

@@ -2,7 +2,7 @@
 
 Messages name a field the way the connection form labels it, with the key the user would put in
 an ``AIRFLOW_CONN_...`` JSON or a secrets backend beside it, e.g.
-``Certificate (PEM) [extra.certificate]``. The form (``get_provider_info``) takes its labels
+``Certificate (PEM) (extra.certificate)``. The form (``get_provider_info``) takes its labels
 from here, so the two cannot drift apart.
 """
 
@@ -41,10 +41,10 @@ DEPRECATED_EXTRAS: dict[str, str] = {"token_url": "auth_url"}
 
 
 def describe(key: str) -> str:
-    """``'Certificate (PEM) [extra.certificate]'`` or ``'Client id [login]'`` for a field key."""
+    """``'Certificate (PEM) (extra.certificate)'`` or ``'Client id (login)'`` for a field key."""
     key = DEPRECATED_EXTRAS.get(key, key)
     if key in STANDARD_LABELS:
-        return f"{STANDARD_LABELS[key]} [{key}]"
+        return f"{STANDARD_LABELS[key]} ({key})"
     if key in EXTRA_LABELS:
-        return f"{EXTRA_LABELS[key]} [extra.{key}]"
+        return f"{EXTRA_LABELS[key]} (extra.{key})"
     return f"extra.{key}"

@@ -64,6 +64,6 @@ def url_problem(url: str, *, allow_insecure_http: bool = False, proxy: bool = Fa
         return (
             f"uses plain http:// to {parts.hostname}, which would send the client assertion, tokens "
             "and the subscriber key unencrypted; use https://, or set Allow plain HTTP "
-            "[extra.allow_insecure_http] to true for a test server you trust"
+            "(extra.allow_insecure_http) to true for a test server you trust"
         )
     return None

@@ -38,77 +38,77 @@ URL_CASES = [
     pytest.param(
         {"host": "https://user:pw-secret@api.example.se/v1"},
         "host",
-        "API base URL [host]",
+        "API base URL (host)",
         "remove them",
         id="host-userinfo",
     ),
     pytest.param(
         {"host": "http://api.example.se/v1"},
         "host",
-        "API base URL [host]",
+        "API base URL (host)",
         "allow_insecure_http",
         id="host-plain-http",
     ),
     pytest.param(
         {"extra": {"auth_url": "https://u:pw-secret@adfs.example.se/adfs/oauth2/token/"}},
         "auth_url",
-        "Token endpoint URL [extra.auth_url]",
+        "Token endpoint URL (extra.auth_url)",
         "remove them",
         id="auth_url-userinfo",
     ),
     pytest.param(
         {"extra": {"auth_url": "http://adfs.example.se/adfs/oauth2/token/"}},
         "auth_url",
-        "Token endpoint URL [extra.auth_url]",
+        "Token endpoint URL (extra.auth_url)",
         "use https://",
         id="auth_url-plain-http",
     ),
     pytest.param(
         {"extra": {"auth_url": "ftp://adfs.example.se/token"}},
         "auth_url",
-        "Token endpoint URL [extra.auth_url]",
+        "Token endpoint URL (extra.auth_url)",
         "https:// URL",
         id="auth_url-scheme",
     ),
     pytest.param(
         {"extra": {"issuer": "https://u:pw-secret@adfs.example.se/adfs"}},
         "issuer",
-        "Issuer / discovery URL [extra.issuer]",
+        "Issuer / discovery URL (extra.issuer)",
         "remove them",
         id="issuer-userinfo",
     ),
     pytest.param(
         {"extra": {"issuer": "http://adfs.example.se/adfs"}},
         "issuer",
-        "Issuer / discovery URL [extra.issuer]",
+        "Issuer / discovery URL (extra.issuer)",
         "use https://",
         id="issuer-plain-http",
     ),
     pytest.param(
         {"extra": with_auth(proxy="http://u:pw-secret@proxy.example.se:8080")},
         "proxy",
-        "Proxy URL [extra.proxy]",
+        "Proxy URL (extra.proxy)",
         "remove them",
         id="proxy-userinfo",
     ),
     pytest.param(
         {"extra": with_auth(auth_url="https://adfs.example.se:99999/token")},
         "auth_url",
-        "Token endpoint URL [extra.auth_url]",
+        "Token endpoint URL (extra.auth_url)",
         "check the host and port",
         id="auth_url-bad-port",
     ),
     pytest.param(
         {"extra": {"auth_url": "https://adfs.example.se/adfs/oauth2/token/\nX-Evil: 1"}},
         "auth_url",
-        "Token endpoint URL [extra.auth_url]",
+        "Token endpoint URL (extra.auth_url)",
         "remove them",
         id="auth_url-line-break",
     ),
     pytest.param(
         {"host": "https://api.example.se/hsa info"},
         "host",
-        "API base URL [host]",
+        "API base URL (host)",
         "spaces",
         id="host-space",
     ),
@@ -118,71 +118,71 @@ VALUE_CASES = [
     pytest.param(
         {"extra": with_auth(certificate="A" * (2 * 1024 * 1024))},
         "certificate",
-        "Certificate (PEM) [extra.certificate]",
+        "Certificate (PEM) (extra.certificate)",
         "check you pasted the right thing",
         id="field-absurdly-long",
     ),
     pytest.param(
         {"password": "k" * (2 * 1024 * 1024)},
         "password",
-        "Subscriber key [password]",
+        "Subscriber key (password)",
         "check what was pasted",
         id="subscriber-key-absurdly-long",
     ),
     pytest.param(
         {"extra": "[" * 100_000 + "]" * 100_000},
         "extra",
-        "Extra [extra]",
+        "Extra (extra)",
         "one flat JSON object",
         id="extra-nested-too-deep",
     ),
-    pytest.param({"login": ""}, "login", "Client id [login]", "client id (a GUID)", id="login-empty"),
+    pytest.param({"login": ""}, "login", "Client id (login)", "client id (a GUID)", id="login-empty"),
     pytest.param(
         {"extra": {"resource": "x"}},
         "auth_url",
-        "Token endpoint URL [extra.auth_url]",
+        "Token endpoint URL (extra.auth_url)",
         "/adfs/oauth2/token/",
         id="no-token-endpoint",
     ),
     pytest.param(
         {"extra": with_auth(timeout="fast")},
         "timeout",
-        "Timeout (seconds) [extra.timeout]",
+        "Timeout (seconds) (extra.timeout)",
         "number of seconds",
         id="timeout-text",
     ),
     pytest.param(
         {"extra": with_auth(timeout="NaN")},
         "timeout",
-        "Timeout (seconds) [extra.timeout]",
+        "Timeout (seconds) (extra.timeout)",
         "more than 0",
         id="timeout-nan",
     ),
     pytest.param(
         {"extra": with_auth(timeout="inf")},
         "timeout",
-        "Timeout (seconds) [extra.timeout]",
+        "Timeout (seconds) (extra.timeout)",
         "at most",
         id="timeout-inf",
     ),
     pytest.param(
         {"extra": with_auth(timeout=-1)},
         "timeout",
-        "Timeout (seconds) [extra.timeout]",
+        "Timeout (seconds) (extra.timeout)",
         "more than 0",
         id="timeout-negative",
     ),
     pytest.param(
         {"extra": with_auth(timeout=10**400)},
         "timeout",
-        "Timeout (seconds) [extra.timeout]",
+        "Timeout (seconds) (extra.timeout)",
         "number of seconds",
         id="timeout-huge-int",
     ),
     pytest.param(
         {"extra": with_auth(verify="/nonexistent/ca.pem")},
         "verify",
-        "Verify TLS [extra.verify]",
+        "Verify TLS (extra.verify)",
         "path of a CA bundle",
         id="verify-missing-file",
     ),
@@ -196,21 +196,21 @@ VALUE_CASES = [
     pytest.param(
         {"extra": with_auth(assertion_header="x5c")},
         "assertion_header",
-        "[extra.assertion_header]",
+        "(extra.assertion_header)",
         "x5t",
         id="assertion_header-unknown",
     ),
     pytest.param(
         {"extra": with_auth(subscription_key_header="Bad Header:")},
         "subscription_key_header",
-        "Subscriber key header [extra.subscription_key_header]",
+        "Subscriber key header (extra.subscription_key_header)",
         "HTTP header name",
         id="subscription_key_header-invalid",
     ),
     pytest.param(
         {"password": "key-with\nlinebreak-zz"},
         "password",
-        "Subscriber key [password]",
+        "Subscriber key (password)",
         "paste the key again",
         id="subscriber-key-newline",
     ),
@@ -220,15 +220,15 @@ VALUE_CASES = [
     pytest.param(
         {"extra": '{"auth_url": "https://adfs.example.se/t/", }'},
         "extra",
-        "Extra [extra]",
+        "Extra (extra)",
         "not valid JSON",
         id="extra-invalid-json",
     ),
-    pytest.param({"extra": '["auth_url"]'}, "extra", "Extra [extra]", "JSON object", id="extra-not-object"),
+    pytest.param({"extra": '["auth_url"]'}, "extra", "Extra (extra)", "JSON object", id="extra-not-object"),
     pytest.param(
         {"extra": {"auth_url": TOKEN, "token_url": TOKEN}},
         "auth_url",
-        "Token endpoint URL [extra.auth_url]",
+        "Token endpoint URL (extra.auth_url)",
         "keep only auth_url",
         id="both-names",
     ),
@@ -269,7 +269,7 @@ def test_verify_pointing_at_a_file_that_is_not_a_ca_bundle(tmp_path):
     with pytest.raises(ConfigurationError) as info:
         parse(with_auth(verify=str(not_a_bundle)))
     assert info.value.field == "verify"
-    assert "Verify TLS [extra.verify]" in str(info.value)
+    assert "Verify TLS (extra.verify)" in str(info.value)
     assert "not a CA bundle" in str(info.value)
     assert "PEM file holding the CA certificate" in str(info.value)
 
@@ -315,7 +315,7 @@ def test_a_plain_http_proxy_is_fine_credentials_in_it_are_not():
         ("https://user:pw-secret@api.example.se/hsainfo/v1/units?page=2", "credentials"),
         ("https://api.example.se@evil.example/hsainfo/v1/units", "credentials"),
         ("http://api.example.se/hsainfo/v1/units", "only https://api.example.se/hsainfo/v1"),
-        ("https://evil.example/hsainfo/v1/units", "API base URL [host]"),
+        ("https://evil.example/hsainfo/v1/units", "API base URL (host)"),
         ("https://api.example.se:8443/hsainfo/v1/units", "same scheme, host and port"),
     ],
 )
@@ -344,7 +344,7 @@ def test_a_discovered_token_endpoint_follows_the_same_rules(endpoint, words):
     with pytest.raises(UnsafeUrlError) as info:
         client.tokens.get_token()
     assert words in str(info.value)
-    assert "Issuer / discovery URL [extra.issuer]" in str(info.value)
+    assert "Issuer / discovery URL (extra.issuer)" in str(info.value)
     assert "pw-secret" not in str(info.value)
 
 
@@ -354,7 +354,7 @@ def test_a_certificate_path_that_is_not_a_regular_file_is_refused():
 
     with pytest.raises(CertificateError) as info:
         load_credentials(certificate_path="/dev/zero")  # would never end if read whole
-    assert "Certificate file path [extra.certificate_path]" in str(info.value)
+    assert "Certificate file path (extra.certificate_path)" in str(info.value)
     assert "not a regular file" in str(info.value)
 
 

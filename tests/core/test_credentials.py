@@ -103,7 +103,7 @@ def test_certificate_path_pem_bundle_and_p12(tmp_path, cert):
 
 
 def test_certificate_path_that_does_not_exist(tmp_path):
-    with pytest.raises(CertificateError, match=r"Cannot read Certificate file path \[extra\.") as info:
+    with pytest.raises(CertificateError, match=r"Cannot read Certificate file path \(extra\.") as info:
         load_credentials(certificate_path=tmp_path / "missing.pem")
     assert info.value.field == "certificate_path"
 
@@ -116,7 +116,7 @@ def test_garbage_key_and_missing_key(cert):
 
 
 def test_missing_certificate_for_pem_key(cert):
-    with pytest.raises(CertificateError, match=r"Certificate \(PEM\) \[extra.certificate\] is empty"):
+    with pytest.raises(CertificateError, match=r"Certificate \(PEM\) \(extra.certificate\) is empty"):
         load_credentials(private_key=cert.key_pem())
 
 

@@ -73,7 +73,7 @@ def assert_timeout(error: TransportError) -> None:
     message = str(error)
     assert "timed out" in message
     assert f"no complete answer within {TIMEOUT:g} s" in message
-    assert "Timeout (seconds) [extra.timeout]" in message
+    assert "Timeout (seconds) (extra.timeout)" in message
 
 
 @pytest.mark.parametrize("behaviour", [trickle_body, trickle_headers], ids=["body", "headers"])
@@ -141,7 +141,7 @@ def test_a_huge_token_response_is_refused(serve, behaviour):
         api_client(server).tokens.get_token()
     assert info.value.limit == MAX_TOKEN_RESPONSE_BYTES
     assert f"more than {MAX_TOKEN_RESPONSE_BYTES} bytes" in str(info.value)
-    assert "Token endpoint URL [extra.auth_url]" in str(info.value)
+    assert "Token endpoint URL (extra.auth_url)" in str(info.value)
 
 
 @pytest.mark.parametrize(

@@ -64,7 +64,7 @@ def test_secrets_are_reported_as_they_appear():
         (
             400,
             {"error": "invalid_request", "error_description": "MSIS9601: No resource."},
-            "Set Default resource id [extra.resource]",
+            "Set Default resource id (extra.resource)",
         ),
         (
             400,
@@ -165,7 +165,7 @@ def test_discovery_finds_the_adfs_token_endpoint():
 
 def test_discovery_failure_says_what_to_do():
     client = make_client(lambda r: httpx.Response(404), auth_url=None, issuer="https://idp.example.se/realm")
-    with pytest.raises(DiscoveryError, match=r"set Token endpoint URL \[extra.auth_url\]"):
+    with pytest.raises(DiscoveryError, match=r"set Token endpoint URL \(extra.auth_url\)"):
         client.tokens.token_endpoint()
 
 

@@ -55,7 +55,7 @@ def test_verification_is_on_by_default_and_fails_clearly_without_the_bundle(http
     with pytest.raises(TransportError) as info:
         client.request("GET", "/units")
     assert "certificate verify failed" in str(info.value).lower()
-    assert "Verify TLS [extra.verify]" in str(info.value)
+    assert "Verify TLS (extra.verify)" in str(info.value)
     assert "CA bundle" in str(info.value)
 
 

@@ -109,7 +109,7 @@ def test_a_wrong_passphrase_fails_even_when_a_good_connection_got_a_token():
     )
     with pytest.raises(CertificateError) as info:
         bad.get_token()
-    assert "Private key passphrase [extra.private_key_passphrase] is wrong" in str(info.value)
+    assert "Private key passphrase (extra.private_key_passphrase) is wrong" in str(info.value)
     assert calls == ["/adfs/oauth2/token/"]
 
 

@@ -32,11 +32,11 @@ def test_extra_that_is_not_json_is_reported_as_such(monkeypatch):
     with pytest.raises(ConfigurationError) as info:
         RegionHallandHook().config  # noqa: B018 - the property parses
     assert info.value.field == "extra"
-    assert "Extra [extra] is not valid JSON" in str(info.value)
+    assert "Extra (extra) is not valid JSON" in str(info.value)
     assert "Token endpoint" not in str(info.value)  # not mistaken for a missing token endpoint
     ok, message = RegionHallandHook().test_connection()
     assert not ok
-    assert message.startswith("configuration check failed: Extra [extra] is not valid JSON")
+    assert message.startswith("configuration check failed: Extra (extra) is not valid JSON")
 
 
 def test_the_old_token_url_works_and_the_log_says_to_rename_it(monkeypatch, caplog):

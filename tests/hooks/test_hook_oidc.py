@@ -173,7 +173,7 @@ def test_unknown_client_id(oidc_server, monkeypatch):
     with pytest.raises(TokenError) as info:
         RegionHallandHook(retry=FAST_RETRY).get_token()
     assert info.value.error == "invalid_client"
-    assert "Client id [login]" in info.value.hint
+    assert "Client id (login)" in info.value.hint
 
 
 def test_wrong_passphrase_and_mismatched_key_fail_before_any_request(oidc_server, monkeypatch):

@@ -70,4 +70,4 @@ def test_without_the_bundle_the_trigger_event_says_what_to_set(https_server, mon
     assert event["status"] == "error"
     assert event["reason"] == "TransportError"
     assert "certificate verify failed" in event["message"].lower()
-    assert "Verify TLS [extra.verify]" in event["message"]
+    assert "Verify TLS (extra.verify)" in event["message"]
