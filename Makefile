@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := tests/oidc_server/node_modules/.package-lock.json
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: demo test test-scheduler lint sandbox bench bench-smoke install clean browser-test deploy-test matrix
+.PHONY: demo test test-scheduler fuzz lint sandbox bench bench-smoke install clean browser-test deploy-test matrix
 
 install: $(STAMP)
 
@@ -30,6 +30,10 @@ sandbox: $(STAMP)
 ## The whole test suite (unit, OIDC provider, sandbox, real Airflow, S3 on moto).
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
+
+## The property tests (tests marked fuzz) with many more examples each (HYPOTHESIS_PROFILE=fuzz).
+fuzz: $(STAMP) $(NODE_STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -m fuzz -p no:cacheprovider
 
 ## Catchup and `airflow backfill` of windowed DAGs under a real scheduler and api-server (~2 min).
 test-scheduler: $(STAMP)

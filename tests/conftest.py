@@ -26,6 +26,23 @@ os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
 
 pytest_plugins = ["tests.oidc"]
 
+# Property tests: a short, repeatable profile in `make test`; `make fuzz` runs the long one
+# (HYPOTHESIS_PROFILE=fuzz). Both derandomized, so CI cannot turn red on a new random draw; a
+# failure found by a long run becomes an @example in its test. The deadline is generous on
+# purpose: it catches super-linear work (seconds), not a busy machine (milliseconds).
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+_FUZZ_COMMON = {
+    "derandomize": True,
+    "deadline": 5000,
+    "database": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+    "print_blob": True,
+}
+settings.register_profile("default", max_examples=60, **_FUZZ_COMMON)
+settings.register_profile("fuzz", max_examples=2000, **_FUZZ_COMMON)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
 AIRFLOW_BIN = str(Path(sys.executable).with_name("airflow"))
 
 
