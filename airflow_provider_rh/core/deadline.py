@@ -29,14 +29,58 @@ from airflow_provider_rh.core.fields import describe
 SocketOption = Any
 
 
-class Deadline(dict[str, float]):
-    """One attempt's deadline; also usable as httpx's ``timeout`` extension (values shrink)."""
+class Budget:
+    """What is left of a retry policy's ``total_seconds`` for one call and all its attempts.
 
-    def __init__(self, seconds: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+    Set as :data:`BUDGET` while a :class:`~airflow_provider_rh.core.retry.RetryPolicy` runs a
+    call, so each attempt's :class:`Deadline` is the lesser of the timeout and what is left:
+    "300 s in total" is then a bound, not a rule checked between attempts. A call inside another
+    (the token request inside an API call) gets at most what its parent has left.
+    """
+
+    def __init__(
+        self, seconds: float, *, clock: Callable[[], float] = time.monotonic, parent: Budget | None = None
+    ) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._ends = clock() + seconds
+        self._parent = parent
+
+    def remaining(self) -> float:
+        own = self._ends - self._clock()
+        return own if self._parent is None else min(own, self._parent.remaining())
+
+
+BUDGET: contextvars.ContextVar[Budget | None] = contextvars.ContextVar("rh_retry_budget", default=None)
+
+
+class Deadline(dict[str, float]):
+    """One attempt's deadline; also usable as httpx's ``timeout`` extension (values shrink).
+
+    ``budget``: the retry budget this attempt runs under; it caps ``seconds`` and is named in
+    the message when it, not the timeout, was the limit.
+    """
+
+    def __init__(
+        self,
+        seconds: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        budget: Budget | None = None,
+    ) -> None:
+        self.timeout = seconds
+        self.budget = budget
+        if budget is not None:
+            seconds = max(0.0, min(seconds, budget.remaining()))
         super().__init__(connect=seconds, read=seconds, write=seconds, pool=seconds)
         self.seconds = seconds
         self._clock = clock
         self._ends = clock() + seconds
+
+    @classmethod
+    def for_attempt(cls, timeout: float) -> Deadline:
+        """The deadline of one attempt: ``timeout``, or less if the retry budget has less left."""
+        return cls(timeout, budget=BUDGET.get())
 
     def remaining(self) -> float:
         return self._ends - self._clock()
@@ -55,6 +99,12 @@ class Deadline(dict[str, float]):
         return value
 
     def message(self) -> str:
+        if self.budget is not None and self.seconds < self.timeout:
+            return (
+                f"no complete answer within {self.seconds:.3g} s, what was left of the retry budget "
+                f"of {self.budget.seconds:g} s for this call and its retries (the timeout, "
+                f"{describe('timeout')}, is {self.timeout:g} s)"
+            )
         return (
             f"no complete answer within {self.seconds:g} s ({describe('timeout')}, the limit for "
             "one HTTP call, headers and body)"

@@ -3,9 +3,11 @@
 ``timeout`` is the whole attempt, headers and body: :func:`send` sets the attempt's
 :class:`~airflow_provider_rh.core.deadline.Deadline`, which the client's connection pools
 enforce at every socket operation (:func:`~airflow_provider_rh.core.deadline.bound` is applied
-to whatever client is passed, once). The body is read in chunks and refused
-beyond a size cap (after decompression, so a small gzip bomb counts at its
-real size). httpx's own exception texts are re-raised redacted and without the chain, because a
+to whatever client is passed, once); under a retry policy it is also capped by what is left of
+the policy's ``total_seconds``. The body is read raw and decoded here in bounded steps
+(:mod:`~airflow_provider_rh.core.decoding`), counted after every step, so a small gzip bomb,
+stacked codings included, is refused before it takes more than the cap plus a small constant
+of memory. httpx's own exception texts are re-raised redacted and without the chain, because a
 malformed header value would otherwise travel in them.
 """
 
@@ -18,9 +20,10 @@ import httpx
 
 from airflow_provider_rh.core.config import ClientConfig
 from airflow_provider_rh.core.deadline import CURRENT, Deadline, bound
+from airflow_provider_rh.core.decoding import ACCEPT_ENCODING, BoundedDecoder, CodingError
 from airflow_provider_rh.core.redact import redact
 from airflow_provider_rh.core.urls import shown
-from airflow_provider_rh.exceptions import PayloadTooLargeError, UnsafeUrlError
+from airflow_provider_rh.exceptions import ApiError, PayloadTooLargeError, UnsafeUrlError
 
 #: Size cap of token and discovery responses: a token response is a few KB.
 MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024
@@ -38,13 +41,42 @@ def _build(
     kwargs: dict[str, Any],
 ) -> httpx.Request:
     try:
-        return client.build_request(method, url, extensions={"timeout": deadline}, **kwargs)
+        request = client.build_request(method, url, extensions={"timeout": deadline}, **kwargs)
     except httpx.InvalidURL:
         raise UnsafeUrlError(
             f"Refusing {shown(url)}: httpx cannot use it as a URL (check the path, next link or URL you "
             "passed).",
             url=shown(url),
         ) from None
+    # Offer only the codings that are decoded in bounded steps (httpx would offer br and zstd
+    # whenever their packages happen to be installed).
+    request.headers["Accept-Encoding"] = ACCEPT_ENCODING
+    return request
+
+
+def _already_read(response: httpx.Response) -> bool:
+    """A response made in memory (``httpx.Response(content=...)``, as MockTransport hands
+    back) arrives read and decoded already; there is nothing raw left to decode."""
+    return response.is_stream_consumed and hasattr(response, "_content")
+
+
+def _decoder(response: httpx.Response) -> BoundedDecoder:
+    if _already_read(response):
+        return BoundedDecoder(None)
+    try:
+        return BoundedDecoder(response.headers.get("content-encoding"))
+    except CodingError as exc:
+        raise _undecodable(response, exc) from None
+
+
+def _undecodable(response: httpx.Response, exc: CodingError) -> ApiError:
+    url = shown(str(response.request.url))
+    return ApiError(
+        f"{response.request.method} {url} answered HTTP {response.status_code}, but {exc}. The server "
+        "or a proxy on the way sends a body this provider will not decode; check the URL and proxy.",
+        status_code=response.status_code,
+        url=url,
+    )
 
 
 def _too_large(response: httpx.Response, limit: int, size: int, advice: str) -> PayloadTooLargeError:
@@ -93,17 +125,53 @@ def _sanitized(exc: httpx.TransportError, request: httpx.Request, deadline: Dead
     return type(exc)(redact(str(exc)) or type(exc).__name__, request=request)
 
 
+class _Body:
+    """The decoded body as it grows, refused the moment it passes ``limit`` or the deadline."""
+
+    def __init__(self, response: httpx.Response, deadline: Deadline, limit: int, advice: str) -> None:
+        self.response = response
+        self.deadline = deadline
+        self.limit = limit
+        self.advice = advice
+        self.decoder = _decoder(response)
+        self.data = bytearray()
+
+    def add(self, pieces: Iterator[bytes]) -> None:
+        try:
+            for piece in pieces:  # each at most decoding.STEP bytes
+                self.data += piece
+                if len(self.data) > self.limit:
+                    raise _too_large(self.response, self.limit, len(self.data), self.advice)
+        except CodingError as exc:
+            raise _undecodable(self.response, exc) from None
+        if self.deadline.expired():
+            raise httpx.ReadTimeout(self.deadline.message(), request=self.response.request)
+
+    def raw(self, chunk: bytes) -> None:
+        self.add(self.decoder.decode(chunk))
+
+    def done(self) -> bytes:
+        self.add(self.decoder.flush())
+        return bytes(self.data)
+
+
+def _raw(response: httpx.Response) -> Iterator[bytes]:
+    return iter(()) if _already_read(response) else response.iter_raw()
+
+
+async def _araw(response: httpx.Response) -> AsyncIterator[bytes]:
+    if not _already_read(response):
+        async for chunk in response.aiter_raw():
+            yield chunk
+
+
 def _collect(
     chunks: Iterator[bytes], response: httpx.Response, deadline: Deadline, limit: int, advice: str
 ) -> bytes:
-    body = bytearray()
-    for chunk in chunks:
-        body += chunk
-        if len(body) > limit:
-            raise _too_large(response, limit, len(body), advice)
-        if deadline.expired():
-            raise httpx.ReadTimeout(deadline.message(), request=response.request)
-    return bytes(body)
+    body = _Body(response, deadline, limit, advice)
+    for chunk in [response.content] if _already_read(response) else chunks:
+        body.raw(chunk)
+    return body.done()
 
 
 def send(
@@ -117,7 +185,7 @@ def send(
     **kwargs: Any,
 ) -> httpx.Response:
     """Send one request and read its body within ``timeout`` seconds and ``max_bytes`` bytes."""
-    deadline = Deadline(timeout)
+    deadline = Deadline.for_attempt(timeout)
     bound(client)  # idempotent: a client made elsewhere (a trigger's) gets the deadline too
     request = _build(client, method, url, deadline, kwargs)
     reset = CURRENT.set(deadline)
@@ -126,7 +194,7 @@ def send(
         try:
             if _declared_size(response) > max_bytes:
                 raise _too_large(response, max_bytes, _declared_size(response), too_large_advice)
-            body = _collect(response.iter_bytes(), response, deadline, max_bytes, too_large_advice)
+            body = _collect(_raw(response), response, deadline, max_bytes, too_large_advice)
         finally:
             response.close()
     except httpx.TransportError as exc:
@@ -139,14 +207,13 @@ def send(
 async def _acollect(
     chunks: AsyncIterator[bytes], response: httpx.Response, deadline: Deadline, limit: int, advice: str
 ) -> bytes:
-    body = bytearray()
-    async for chunk in chunks:
-        body += chunk
-        if len(body) > limit:
-            raise _too_large(response, limit, len(body), advice)
-        if deadline.expired():
-            raise httpx.ReadTimeout(deadline.message(), request=response.request)
-    return bytes(body)
+    body = _Body(response, deadline, limit, advice)
+    if _already_read(response):
+        body.raw(response.content)
+    else:
+        async for chunk in chunks:
+            body.raw(chunk)
+    return body.done()
 
 
 async def asend(
@@ -160,7 +227,7 @@ async def asend(
     **kwargs: Any,
 ) -> httpx.Response:
     """Async twin of :func:`send`."""
-    deadline = Deadline(timeout)
+    deadline = Deadline.for_attempt(timeout)
     bound(client)  # idempotent: a client made elsewhere (a trigger's) gets the deadline too
     request = _build(client, method, url, deadline, kwargs)
     reset = CURRENT.set(deadline)
@@ -169,7 +236,7 @@ async def asend(
         try:
             if _declared_size(response) > max_bytes:
                 raise _too_large(response, max_bytes, _declared_size(response), too_large_advice)
-            body = await _acollect(response.aiter_bytes(), response, deadline, max_bytes, too_large_advice)
+            body = await _acollect(_araw(response), response, deadline, max_bytes, too_large_advice)
         finally:
             await response.aclose()
     except httpx.TransportError as exc:

@@ -1,10 +1,14 @@
 """When to retry an HTTP call, and how long to wait.
 
-Retries are bounded by attempts *and* total time; only what is safe is retried: connection
+Retries are bounded by attempts *and* total time, and the time is a bound: while a call runs,
+what is left of ``total_seconds`` caps each attempt's deadline (a hanging attempt ends when
+the budget does, see :class:`~airflow_provider_rh.core.deadline.Budget`), and no wait is
+started that would end after it. Only what is safe is retried: connection
 errors before a request was sent, 429 (the server did not process it; ``Retry-After`` is
 honoured, between a floor and a cap), and 5xx or read errors for idempotent methods. Sleep and
 clock are injectable, so tests see every wait without sleeping. A :class:`RetryStats` given to
-the policy counts attempts, retries and their causes, e.g. for a pull's summary.
+the policy counts attempts, retries and their causes, e.g. for a pull's summary. A request that
+could never be sent (a malformed header) is not retried.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 import httpx
 import tenacity
 
+from airflow_provider_rh.core.deadline import BUDGET, Budget
 from airflow_provider_rh.core.fields import describe
 from airflow_provider_rh.exceptions import TransportError
 
@@ -93,7 +98,11 @@ class RetryStats:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounds and pacing of retries; ``sleep``/``async_sleep`` are injectable for tests."""
+    """Bounds and pacing of retries; ``sleep``/``async_sleep``/``clock`` are injectable for tests.
+
+    ``total_seconds`` bounds a whole call, attempts and waits: each attempt's deadline is the
+    lesser of its timeout and what is left.
+    """
 
     attempts: int = 5
     total_seconds: float = 300.0
@@ -106,6 +115,11 @@ class RetryPolicy:
     async_sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False)
     rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
     stats: RetryStats | None = field(default=None, repr=False, compare=False)
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
+
+    def budget(self) -> Budget:
+        """A fresh budget of ``total_seconds`` for one call (within the enclosing call's, if any)."""
+        return Budget(self.total_seconds, clock=self.clock, parent=BUDGET.get())
 
     def should_retry_status(self, status_code: int, *, idempotent: bool) -> bool:
         if status_code == 429:
@@ -115,6 +129,8 @@ class RetryPolicy:
     def should_retry_exception(self, exc: BaseException, *, idempotent: bool) -> bool:
         if isinstance(exc, RetryableResponse):
             return True
+        if isinstance(exc, httpx.LocalProtocolError):
+            return False  # the request could not be written; it never will be
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
             return True  # nothing reached the server
         if isinstance(exc, httpx.TransportError):
@@ -133,7 +149,7 @@ class RetryPolicy:
                 return min(self.retry_after_cap, max(self.retry_after_floor, retry_after))
         return self.backoff(attempt_number)
 
-    def _tenacity_kwargs(self, idempotent: bool) -> dict[str, Any]:
+    def _tenacity_kwargs(self, idempotent: bool, budget: Budget) -> dict[str, Any]:
         def wait(state: tenacity.RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             return float(self.wait_for(exc, state.attempt_number))
@@ -146,8 +162,9 @@ class RetryPolicy:
 
         return {
             "before_sleep": before_sleep,
+            # No wait that would end after the budget (the budget's clock, so tests can inject it).
             "stop": tenacity.stop_after_attempt(self.attempts)
-            | tenacity.stop_before_delay(self.total_seconds),
+            | (lambda state: budget.remaining() - (state.upcoming_sleep or 0.0) <= 0),
             "wait": wait,
             "retry": tenacity.retry_if_exception(
                 lambda exc: self.should_retry_exception(exc, idempotent=idempotent)
@@ -155,11 +172,13 @@ class RetryPolicy:
             "reraise": True,
         }
 
-    def retrying(self, *, idempotent: bool) -> tenacity.Retrying:
-        return tenacity.Retrying(sleep=self.sleep, **self._tenacity_kwargs(idempotent))
+    def retrying(self, *, idempotent: bool, budget: Budget | None = None) -> tenacity.Retrying:
+        budget = budget or self.budget()
+        return tenacity.Retrying(sleep=self.sleep, **self._tenacity_kwargs(idempotent, budget))
 
-    def async_retrying(self, *, idempotent: bool) -> tenacity.AsyncRetrying:
-        return tenacity.AsyncRetrying(sleep=self.async_sleep, **self._tenacity_kwargs(idempotent))
+    def async_retrying(self, *, idempotent: bool, budget: Budget | None = None) -> tenacity.AsyncRetrying:
+        budget = budget or self.budget()
+        return tenacity.AsyncRetrying(sleep=self.async_sleep, **self._tenacity_kwargs(idempotent, budget))
 
     def call(
         self, send: Callable[[], httpx.Response], *, idempotent: bool, kind: str = "request"
@@ -169,8 +188,10 @@ class RetryPolicy:
         ``kind`` labels the attempts in :attr:`stats` (``"token"`` for token requests).
         """
         attempts = 0
+        budget = self.budget()
+        reset = BUDGET.set(budget)
         try:
-            for attempt in self.retrying(idempotent=idempotent):
+            for attempt in self.retrying(idempotent=idempotent, budget=budget):
                 with attempt:
                     attempts += 1
                     self._attempted(kind)
@@ -184,6 +205,8 @@ class RetryPolicy:
         except httpx.TransportError as exc:
             self._giving_up(attempts, exc)
             raise transport_error(exc, attempts=attempts) from exc
+        finally:
+            BUDGET.reset(reset)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def acall(
@@ -191,8 +214,10 @@ class RetryPolicy:
     ) -> httpx.Response:
         """Async twin of :meth:`call`."""
         attempts = 0
+        budget = self.budget()
+        reset = BUDGET.set(budget)
         try:
-            async for attempt in self.async_retrying(idempotent=idempotent):
+            async for attempt in self.async_retrying(idempotent=idempotent, budget=budget):
                 with attempt:
                     attempts += 1
                     self._attempted(kind)
@@ -206,6 +231,8 @@ class RetryPolicy:
         except httpx.TransportError as exc:
             self._giving_up(attempts, exc)
             raise transport_error(exc, attempts=attempts) from exc
+        finally:
+            BUDGET.reset(reset)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _attempted(self, kind: str) -> None:
