@@ -2,16 +2,20 @@
 
 Every call carries ``Authorization: Bearer <token for the resource>`` and the subscriber key.
 Paths are relative to the API base URL; an absolute URL is followed only on the base URL's
-scheme, host and port, so a token never leaves for another host (a next link, say). A 401
+scheme, host and port, so a token never leaves for another host (a next link, say), and no URL
+longer than :data:`MAX_URL_CHARS` is sent. A query written into the path is kept when query
+parameters are given too (httpx would replace it). Header values that could never be sent are
+refused before the first attempt, naming the field. A 401
 renews the token once; 429 and, for idempotent methods, 5xx and dropped connections are retried
 as :mod:`~airflow_provider_rh.core.retry` says.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -25,6 +29,14 @@ from airflow_provider_rh.exceptions import ApiError, ConfigurationError, UnsafeU
 
 #: Characters of an error body kept on ``ApiError`` (enough for an APIM or problem+json message).
 BODY_EXCERPT_CHARS = 500
+#: Longest URL (path, next link) sent: gateways refuse far shorter ones, and a longer one is
+#: not a link but an attack on whoever parses it.
+MAX_URL_CHARS = 8192
+
+# RFC 9110 §5.1 token (header names) and §5.5 field values as httpx sends them: visible ASCII,
+# space and tab. Anything else fails on the socket, the same on every retry.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
 
 _TOO_LARGE_ADVICE = (
     f"ask for smaller pages (a lower page size or limit parameter); the cap is "
@@ -45,6 +57,12 @@ def resolve_url(base_url: str | None, path_or_url: str) -> str:
             f"{describe('host')} is empty; set it to the API base URL, e.g. "
             "https://api.example.se/hsainfo/v1.",
             field="host",
+        )
+    if len(path_or_url) > MAX_URL_CHARS:
+        raise UnsafeUrlError(
+            f"Refusing a URL of {len(path_or_url):,} characters; at most {MAX_URL_CHARS:,} are sent "
+            f"(it starts {path_or_url[:60]!r}). Check the path or next link.",
+            url=shown(path_or_url),
         )
     if "://" in path_or_url.split("?", 1)[0]:
         try:
@@ -72,6 +90,68 @@ def resolve_url(base_url: str | None, path_or_url: str) -> str:
     if not path_or_url:
         return base_url
     return f"{base_url.rstrip('/')}/{path_or_url.lstrip('/')}"
+
+
+def merge_query(url: str, params: Mapping[str, Any] | None) -> tuple[str, Any]:
+    """``url`` and the query to send: a query already in ``url`` first, then ``params``.
+
+    httpx replaces a URL's query with ``params`` (even an empty mapping), which silently
+    dropped a filter written into the path (``"/units?status=active"``). A name in both places
+    is refused: which one was meant cannot be guessed.
+    """
+    if params is None or "?" not in url:
+        return url, params
+    parts = urlsplit(url)
+    if not parts.query:
+        return url, params
+    written = httpx.QueryParams(parts.query)
+    both = [str(key) for key in params if str(key) in written]
+    if both:
+        shown_path = parts.path[-80:] + "?" + parts.query[:200]
+        raise ConfigurationError(
+            f"The query parameter {both[0][:80]!r} is both in the path ({shown_path!r}) and in the "
+            "query parameters (params / query_params); give it in one place.",
+            field="query_params",
+        )
+    merged: list[tuple[str, Any]] = list(written.multi_items())
+    for key, value in params.items():
+        if isinstance(value, list | tuple):
+            merged.extend((str(key), item) for item in value)
+        else:
+            merged.append((str(key), value))
+    return urlunsplit(parts._replace(query="")), merged
+
+
+def check_header(name: str, value: str, *, field: str, shown_name: str | None = None) -> None:
+    """Refuse a header httpx could never send (line breaks, control or non-ASCII characters).
+
+    The value is never quoted: it may be a secret (the subscriber key).
+    """
+    label = shown_name or repr(name[:80])
+    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+        raise ConfigurationError(
+            f"The header name {label} cannot be sent: a header name is letters, digits and "
+            f"!#$%&'*+-.^_`|~ only. Check {field}.",
+            field=field,
+        )
+    if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
+        where = ""
+        if isinstance(value, str):
+            bad = next(i for i, char in enumerate(value) if not _HEADER_VALUE.fullmatch(char))
+            where = f" (character {bad + 1} of {len(value)}, {_char_kind(value[bad])})"
+        raise ConfigurationError(
+            f"The value of header {label} cannot be sent in an HTTP header{where}: only visible "
+            f"ASCII, spaces and tabs can. Check {field}.",
+            field=field,
+        )
+
+
+def _char_kind(char: str) -> str:
+    if char in "\r\n":
+        return "a line break"
+    if ord(char) < 0x20 or ord(char) == 0x7F:
+        return "a control character"
+    return "a non-ASCII character"
 
 
 def api_error(response: httpx.Response) -> ApiError:
@@ -120,6 +200,20 @@ class ApiClient:
     def resolve(self, path_or_url: str) -> str:
         return resolve_url(self.config.base_url, path_or_url)
 
+    def check_headers(self, extra: Mapping[str, str] | None) -> None:
+        """Refuse, before any attempt, a header that could never be sent (naming the field)."""
+        for name, value in (extra or {}).items():
+            check_header(name, value, field="headers")
+        if self.config.subscription_key:
+            header = self.config.subscription_key_header
+            check_header(header, "x", field=describe("subscription_key_header"))
+            check_header(
+                header,
+                self.config.subscription_key,
+                field=describe("password"),
+                shown_name=f"{header[:80]!r} ({describe('password')})",
+            )
+
     def _headers(self, extra: Mapping[str, str] | None, token_value: str) -> dict[str, str]:
         headers = {"Accept": "application/json"}
         if extra:
@@ -144,7 +238,8 @@ class ApiClient:
         raise_for_status: bool = True,
     ) -> httpx.Response:
         """Send one authenticated call, with retries; raise ``ApiError`` on a final non-2xx."""
-        url = self.resolve(path_or_url)
+        url, params = merge_query(self.resolve(path_or_url), params)
+        self.check_headers(headers)
         idempotent = is_idempotent(method)
 
         def send_once() -> httpx.Response:
@@ -189,7 +284,8 @@ class ApiClient:
         raise_for_status: bool = True,
     ) -> httpx.Response:
         """Async twin of :meth:`request` on the caller's ``httpx.AsyncClient``."""
-        url = self.resolve(path_or_url)
+        url, params = merge_query(self.resolve(path_or_url), params)
+        self.check_headers(headers)
         idempotent = is_idempotent(method)
 
         async def send_once() -> httpx.Response:

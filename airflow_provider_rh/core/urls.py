@@ -27,8 +27,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+#: Characters of a URL's path shown in a message; a longer one is cut, its length said.
+SHOWN_PATH_CHARS = 200
+
+
 def shown(url: str) -> str:
-    """The URL without credentials or query, safe for a message."""
+    """The URL without credentials or query, safe for a message, its path cut after
+    :data:`SHOWN_PATH_CHARS` characters (a server's 100,000-character link is not echoed)."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -37,7 +42,10 @@ def shown(url: str) -> str:
         return "<unparsable URL>"
     if ":" in host:
         host = f"[{host}]"
-    return f"{parts.scheme}://{host}{port}{parts.path}"
+    path = parts.path
+    if len(path) > SHOWN_PATH_CHARS:
+        path = f"{path[:SHOWN_PATH_CHARS]}... ({len(url):,} characters in all)"
+    return f"{parts.scheme[:20]}://{host[:255]}{port}{path}"
 
 
 def url_problem(url: str, *, allow_insecure_http: bool = False, proxy: bool = False) -> str | None:

@@ -4,6 +4,11 @@
 exactly. Keys may contain dots themselves (OData's ``@odata.nextLink``), so at each level the
 longest run of segments that is a key wins: ``"@odata.nextLink"`` finds that key whole, and
 ``"meta.@odata.count"`` finds ``page["meta"]["@odata.count"]``. Digits index into lists.
+
+The walk is bounded whatever the page holds: a path has at most :data:`MAX_PATH_SEGMENTS`
+segments and :data:`MAX_PATH_CHARS` characters, and a (node, segment) pair that led nowhere is
+never tried again, so a page crafted with keys ``"a"``, ``"a.a"``, ``"a.a.a"`` ... at every
+level costs polynomial, not exponential, work.
 """
 
 from __future__ import annotations
@@ -16,12 +21,25 @@ from airflow_provider_rh.exceptions import ConfigurationError
 #: A dotted path (``"data.items"``) or the keys one by one (``["@odata.nextLink"]``).
 KeyPath: TypeAlias = str | Sequence[str]
 
+#: Most segments in a path (``"a.b.c"`` has three).
+MAX_PATH_SEGMENTS = 64
+#: Longest path, all segments together.
+MAX_PATH_CHARS = 1024
+
 
 def check_key_path(path: KeyPath | None, *, name: str) -> None:
     """Refuse a path that is not a string or a list of strings, naming the argument."""
-    if path is None or isinstance(path, str):
+    if path is None:
         return
-    if isinstance(path, Sequence) and all(isinstance(key, str) for key in path):
+    if isinstance(path, str) or (isinstance(path, Sequence) and all(isinstance(key, str) for key in path)):
+        keys = path.split(".") if isinstance(path, str) else list(path)
+        chars = sum(len(key) for key in keys)
+        if len(keys) > MAX_PATH_SEGMENTS or chars > MAX_PATH_CHARS:
+            raise ConfigurationError(
+                f"{name} has {len(keys)} segments and {chars:,} characters; at most "
+                f"{MAX_PATH_SEGMENTS} segments and {MAX_PATH_CHARS:,} characters are supported.",
+                field=name,
+            )
         return
     raise ConfigurationError(
         f"{name} must be a dotted path like 'data.items' or a list of keys like ['@odata.nextLink'], "
@@ -63,20 +81,33 @@ def _walk_keys(node: Any, keys: list[str]) -> tuple[bool, Any]:
     return True, node
 
 
-def _walk_dotted(node: Any, parts: list[str]) -> tuple[bool, Any]:
-    if not parts:
-        return True, node
-    if isinstance(node, Mapping):
-        # Longest key first, so a key with dots in it beats a nested reading of the same text.
-        for size in range(len(parts), 0, -1):
-            key = ".".join(parts[:size])
-            if key in node:
-                found, value = _walk_dotted(node[key], parts[size:])
+def _walk_dotted(document: Any, parts: list[str]) -> tuple[bool, Any]:
+    failed: set[tuple[int, int]] = set()  # (id(node), first segment) that led nowhere
+
+    def walk(node: Any, start: int) -> tuple[bool, Any]:
+        if start == len(parts):
+            return True, node
+        state = (id(node), start)
+        if state in failed:
+            return False, None
+        if isinstance(node, Mapping):
+            # Longest key first, so a key with dots in it beats a nested reading of the same text.
+            for end in range(len(parts), start, -1):
+                key = ".".join(parts[start:end])
+                if key in node:
+                    found, value = walk(node[key], end)
+                    if found:
+                        return True, value
+        else:
+            found, child = _step(node, parts[start])
+            if found:
+                found, value = walk(child, start + 1)
                 if found:
                     return True, value
+        failed.add(state)
         return False, None
-    found, child = _step(node, parts[0])
-    return _walk_dotted(child, parts[1:]) if found else (False, None)
+
+    return walk(document, 0)
 
 
 def _step(node: Any, key: str) -> tuple[bool, Any]:
