@@ -154,16 +154,29 @@ def _char_kind(char: str) -> str:
     return "a non-ASCII character"
 
 
+def _excerpt(response: httpx.Response) -> str:
+    """The start of an error body as text, decoding only what is kept (a body can be 256 MiB)."""
+    head = response.content[: BODY_EXCERPT_CHARS * 4]
+    try:
+        text = head.decode(response.encoding or "utf-8", errors="replace")
+    except LookupError:
+        text = head.decode("utf-8", errors="replace")
+    return text[:BODY_EXCERPT_CHARS]
+
+
 def api_error(response: httpx.Response) -> ApiError:
     """An ``ApiError`` for a non-2xx response, with what the server said and what to check."""
     url = str(response.request.url.copy_with(query=None)) if response.request else ""
-    body = response.text[:BODY_EXCERPT_CHARS] if response.content else ""
+    body = _excerpt(response)
     status = response.status_code
     advice = {
         401: f" The gateway refused the subscriber key or the token; check {describe('password')} is "
         f"the key of this API's subscription and that {describe('resource')} is this API's resource id.",
         403: f" The token lacks a scope this call needs; check {describe('scopes')}.",
         404: f" Check the path and {describe('host')}.",
+        407: f" The proxy ({describe('proxy')}) refused to forward the call: it wants credentials, "
+        "which this provider does not send. Ask for this host to be let through, or use a proxy that "
+        "does not ask.",
         429: " The API kept answering 'too many requests' after the retries.",
     }.get(status, " The API failed after the retries." if status >= 500 else "")
     return ApiError(

@@ -1,4 +1,8 @@
-"""What usually fixes a token error: AD FS MSIS codes first, then OAuth 2.0 error codes."""
+"""What usually fixes a token error: clock skew first, then AD FS MSIS codes, then OAuth 2.0 codes.
+
+Server text is read at most :data:`MAX_HINT_TEXT_CHARS` characters deep, with patterns that are
+plain alternations (linear time).
+"""
 
 from __future__ import annotations
 
@@ -50,13 +54,41 @@ OAUTH_HINTS: dict[str, str] = {
     "server_error": "The identity server failed; retry later or contact the region.",
 }
 
+#: When the refusal is about the assertion's times, the cause is nearly always this host's clock.
+CLOCK_HINT = (
+    "The server refused the client assertion's times (it reads them as expired or not yet valid): "
+    "check this host's clock (NTP). The assertion is valid for a few minutes from its iat/nbf, so a "
+    "clock a few minutes off fails every token request."
+)
+
+#: Most characters of server text searched for a hint.
+MAX_HINT_TEXT_CHARS = 2000
+
 _MSIS = re.compile(r"\bMSIS\d{4}\b")
+# Refusals about the assertion's times, as AD FS, Entra ID (AADSTS700024) and the .NET token
+# handlers (IDX10222 not yet valid, IDX10223 expired) word them.
+_CLOCK = re.compile(
+    r"(?i)\b(?:not yet valid|expired|lifetime|valid time range|time range|clock|skew|nbf|iat|exp|"
+    r"notbefore|notonorafter|issued in the future|in the future|IDX1022[23]|AADSTS700024)\b"
+)
+# ... unless the text is about a certificate's validity, which the clock does not fix.
+_CERTIFICATE = re.compile(r"(?i)\bcertificate\b")
+
+
+def is_clock_problem(description: str | None) -> bool:
+    """``True`` when a refusal's text is about the assertion's times (expired, not yet valid)."""
+    if not description:
+        return False
+    text = description[:MAX_HINT_TEXT_CHARS]
+    return bool(_CLOCK.search(text)) and not _CERTIFICATE.search(text)
 
 
 def hint_for(error: str | None, description: str | None) -> str | None:
     """The most specific hint for a token error, or ``None`` when nothing is known."""
+    if is_clock_problem(description):
+        return CLOCK_HINT
     if description:
-        match = _MSIS.search(description)
+        match = _MSIS.search(description[:MAX_HINT_TEXT_CHARS])
         if match and match.group(0) in MSIS_HINTS:
             return MSIS_HINTS[match.group(0)]
     if error:

@@ -16,11 +16,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpcore
 import httpx
 
 from airflow_provider_rh.core.config import ClientConfig
 from airflow_provider_rh.core.deadline import CURRENT, Deadline, bound
 from airflow_provider_rh.core.decoding import ACCEPT_ENCODING, BoundedDecoder, CodingError
+from airflow_provider_rh.core.fields import describe
 from airflow_provider_rh.core.redact import redact
 from airflow_provider_rh.core.urls import shown
 from airflow_provider_rh.exceptions import ApiError, PayloadTooLargeError, UnsafeUrlError
@@ -111,11 +113,50 @@ def _complete(response: httpx.Response, body: bytes) -> httpx.Response:
     return done
 
 
-def _sanitized(exc: httpx.TransportError, request: httpx.Request, deadline: Deadline) -> httpx.TransportError:
+def proxy_for(client: httpx.Client | httpx.AsyncClient, url: httpx.URL) -> str | None:
+    """The proxy ``client`` sends ``url`` through (shown safely), or ``None`` if it goes direct."""
+    try:
+        transport = client._transport_for_url(url)
+    except Exception:  # a private httpx method: no answer means "not known"
+        return None
+    proxy = getattr(getattr(transport, "_pool", None), "_proxy_url", None)
+    if not isinstance(proxy, httpcore.URL):
+        return None
+    host = proxy.host.decode("ascii", "replace")
+    host = f"[{host}]" if ":" in host else host
+    port = f":{proxy.port}" if proxy.port else ""
+    return f"{proxy.scheme.decode('ascii', 'replace')}://{host}{port}"
+
+
+def _through_proxy(exc: httpx.TransportError, proxy: str, request: httpx.Request) -> httpx.ProxyError:
+    """The proxy, not the server, named as what failed: it is the only thing the client reached."""
+    said = redact(str(exc))[:200] or type(exc).__name__
+    if isinstance(exc, httpx.ProxyError):
+        what = f"refused to open a tunnel ({said})"
+        if said.startswith("407"):
+            what += (
+                "; it wants credentials, which this provider does not send: ask for this host to be "
+                "let through, or use a proxy that does not ask"
+            )
+    else:
+        what = f"could not be reached ({type(exc).__name__}: {said})"
+    return httpx.ProxyError(f"the proxy {proxy} ({describe('proxy')}) {what}", request=request)
+
+
+def _sanitized(
+    exc: httpx.TransportError,
+    request: httpx.Request,
+    deadline: Deadline,
+    client: httpx.Client | httpx.AsyncClient,
+) -> httpx.TransportError:
     if isinstance(exc, httpx.TimeoutException):
         return type(exc)(deadline.message(), request=request)
     if deadline.expired():
         return httpx.ReadTimeout(deadline.message(), request=request)
+    if isinstance(exc, httpx.ConnectError | httpx.ProxyError):
+        proxy = proxy_for(client, request.url)
+        if proxy is not None:
+            return _through_proxy(exc, proxy, request)
     if isinstance(exc, httpx.LocalProtocolError):
         return httpx.LocalProtocolError(
             "the request could not be sent: a header value is malformed (header values must be "
@@ -198,7 +239,7 @@ def send(
         finally:
             response.close()
     except httpx.TransportError as exc:
-        raise _sanitized(exc, request, deadline) from None
+        raise _sanitized(exc, request, deadline, client) from None
     finally:
         CURRENT.reset(reset)
     return _complete(response, body)
@@ -240,7 +281,7 @@ async def asend(
         finally:
             await response.aclose()
     except httpx.TransportError as exc:
-        raise _sanitized(exc, request, deadline) from None
+        raise _sanitized(exc, request, deadline, client) from None
     finally:
         CURRENT.reset(reset)
     return _complete(response, body)

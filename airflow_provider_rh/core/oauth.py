@@ -64,7 +64,20 @@ def discovery_urls(issuer: str) -> list[str]:
 def token_error_from_response(
     response: httpx.Response, *, token_url: str, resource: str | None
 ) -> TokenError:
-    """Turn a refusal from the token endpoint into a ``TokenError`` with the server's words."""
+    """Turn a refusal from the token endpoint into a ``TokenError`` with the server's words.
+
+    A 407 is the proxy's refusal, not the token endpoint's, and is reported as such.
+    """
+    if response.status_code == 407:
+        return TokenError(
+            f"The proxy ({describe('proxy')}) refused to forward the token request to "
+            f"{shown(token_url)} (HTTP 407 Proxy Authentication Required): it wants credentials, which "
+            "this provider does not send. Ask for this host to be let through, or use a proxy that "
+            "does not ask.",
+            status_code=407,
+            token_url=token_url,
+            resource=resource,
+        )
     error: str | None = None
     description: str | None = None
     try:
@@ -79,7 +92,8 @@ def token_error_from_response(
     hint = hint_for(error, description)
     said = f"{error}: {description}" if error and description else (error or description)
     if said is None:
-        said = f"no OAuth error body ({response.headers.get('content-type', 'no content type')})"
+        kind = response.headers.get("content-type", "no content type")[:100]
+        said = f"no OAuth error body ({kind})"
     message = (
         f"The token endpoint {shown(token_url)} refused the token request "
         f"(HTTP {response.status_code}, {said})"
@@ -274,6 +288,10 @@ class TokenProvider:
             ) from None
         if isinstance(payload, Mapping) and isinstance(payload.get("access_token"), str):
             redact.register(payload["access_token"])  # before any check can quote it
+        elif isinstance(payload, Mapping) and payload.get("error"):
+            # An OAuth error sent with 200 (some servers, some proxies): report it as the refusal
+            # it is, not as a missing access_token.
+            raise token_error_from_response(response, token_url=key.token_url, resource=key.resource)
         try:
             token = parse_token_response(payload, obtained_at=obtained_at)
         except TokenError as exc:

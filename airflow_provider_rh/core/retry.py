@@ -163,8 +163,7 @@ class RetryPolicy:
         return {
             "before_sleep": before_sleep,
             # No wait that would end after the budget (the budget's clock, so tests can inject it).
-            "stop": tenacity.stop_after_attempt(self.attempts)
-            | (lambda state: budget.remaining() - (state.upcoming_sleep or 0.0) <= 0),
+            "stop": tenacity.stop_after_attempt(self.attempts) | _StopAtBudget(budget),
             "wait": wait,
             "retry": tenacity.retry_if_exception(
                 lambda exc: self.should_retry_exception(exc, idempotent=idempotent)
@@ -244,6 +243,16 @@ class RetryPolicy:
             self.stats.giving_up(f"gave up after {_attempts(attempts)}: {describe_cause(exc)}")
 
 
+class _StopAtBudget(tenacity.stop.stop_base):
+    """Stop rather than start a wait that would end after the budget (on the budget's clock)."""
+
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        return self.budget.remaining() - (retry_state.upcoming_sleep or 0.0) <= 0
+
+
 def _attempts(count: int) -> str:
     return "1 attempt" if count == 1 else f"{count} attempts"
 
@@ -256,6 +265,12 @@ def transport_error(exc: httpx.TransportError, *, attempts: int = 1) -> Transpor
         url = None
     reason = str(exc) or type(exc).__name__
     tried = f" (gave up after {_attempts(attempts)})" if attempts > 1 else ""
+    if isinstance(exc, httpx.ProxyError) and reason.startswith("the proxy "):
+        return TransportError(
+            f"Could not reach {url or 'the server'}: {reason}{tried}. Check {describe('proxy')} and "
+            "that the proxy is up and lets this host through.",
+            url=url,
+        )
     if isinstance(exc, httpx.TimeoutException):
         return TransportError(
             f"{url or 'The server'} timed out: {type(exc).__name__}: {reason}{tried}. Check the server "

@@ -147,7 +147,9 @@ class LinkHeaderPagination(Pagination):
         try:
             links = parse_link_header(header)
         except PaginationError as exc:
-            raise PaginationError(f"Page {page.number}: {exc}; the server's pagination is not usable.") from None
+            raise PaginationError(
+                f"Page {page.number}: {exc}; the server's pagination is not usable."
+            ) from None
         for url, params in links:
             if self.rel in params.get("rel", "").lower().split():
                 return PageRequest(page.resolve(_checked_link(page, url, self.pointer))) if url else None

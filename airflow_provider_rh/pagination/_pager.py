@@ -29,7 +29,7 @@ import msgspec
 from airflow_provider_rh.core.jsonl import LinedRecords
 from airflow_provider_rh.exceptions import ConfigurationError, PaginationError, UnsafeUrlError
 from airflow_provider_rh.pagination._base import Page, PageRequest, Pagination, Plan, positive_int
-from airflow_provider_rh.pagination._paths import KeyPath, check_key_path, describe, lookup
+from airflow_provider_rh.pagination._paths import KeyPath, check_key_path, describe, lookup, shown_keys
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ class Pager:
                 ) from exc
         found, records = lookup(body, self.records_path)
         if not found:
-            keys = sorted(body) if isinstance(body, dict) else type(body).__name__
+            keys = shown_keys(body)
             raise PaginationError(
                 f"Page {number} from {shown} has no records at {describe(self.records_path)}; it has "
                 f"{keys}. Set records_path to where the records are."

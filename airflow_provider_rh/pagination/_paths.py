@@ -55,6 +55,19 @@ def describe(path: KeyPath | None) -> str:
     return repr(path) if isinstance(path, str) else repr(list(path))
 
 
+#: Keys of a page named in a message; more are counted, not listed.
+SHOWN_KEYS = 20
+
+
+def shown_keys(document: Any) -> str:
+    """What a page holds, for a message: its first keys (cut, counted) or its type."""
+    if not isinstance(document, Mapping):
+        return type(document).__name__
+    keys = [str(key)[:40] for key, _ in zip(document, range(SHOWN_KEYS), strict=False)]
+    more = len(document) - len(keys)
+    return repr(sorted(keys)) + (f" and {more:,} more" if more > 0 else "")
+
+
 def lookup(document: Any, path: KeyPath | None) -> tuple[bool, Any]:
     """``(True, value)`` if ``path`` leads somewhere in ``document``, else ``(False, None)``.
 

@@ -15,6 +15,8 @@ import threading
 import tracemalloc
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
 
 import httpx
 import pytest
@@ -23,8 +25,16 @@ from airflow_provider_rh.core.decoding import ACCEPT_ENCODING, MAX_CODINGS, STEP
 from airflow_provider_rh.core.http import MAX_TOKEN_RESPONSE_BYTES, make_async_client
 from airflow_provider_rh.exceptions import ApiError, PayloadTooLargeError
 from tests.core._seams import Sleeps, make_client, token_response
-from tests.core.test_http_bounds import TOKEN, api_client, serve  # noqa: F401 - fixture
+from tests.core.test_http_bounds import TOKEN, api_client
 from tests.slow_server import SlowServer, json_body
+
+
+@pytest.fixture
+def loopback() -> Iterator[Callable[[dict[str, Any]], SlowServer]]:
+    """Starts loopback servers for a test (route -> behaviour) and stops them after it."""
+    with ExitStack() as stack:
+        yield lambda routes: stack.enter_context(SlowServer(routes).running())
+
 
 #: What the bombs inflate to: 64 times the token cap. httpx decoded a whole network chunk
 #: (64 KiB of it is ~64 MiB of zeros) before the cap was looked at.
@@ -90,7 +100,7 @@ def peak_while(call: Callable[[], object]) -> tuple[int, BaseException | None]:
         error: BaseException | None = None
         try:
             call()
-        except Exception as exc:  # noqa: BLE001 - returned to the test to assert on
+        except Exception as exc:
             error = exc
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -102,10 +112,10 @@ STACKS = ["gzip", "deflate", "gzip, gzip", "deflate, gzip", "gzip, deflate"]
 
 
 @pytest.mark.parametrize("header", STACKS)
-def test_a_token_bomb_is_refused_with_memory_near_the_cap(serve, header):
+def test_a_token_bomb_is_refused_with_memory_near_the_cap(loopback, header):
     body = bomb(header)
     assert len(body) < 300_000  # small on the wire ...
-    server: SlowServer = serve({"/token": encoded(body, header)})
+    server = loopback({"/token": encoded(body, header)})
     client = api_client(server)
     peak, error = peak_while(client.tokens.get_token)
     assert isinstance(error, PayloadTooLargeError), error
@@ -114,8 +124,8 @@ def test_a_token_bomb_is_refused_with_memory_near_the_cap(serve, header):
 
 
 @pytest.mark.parametrize("header", ["gzip", "gzip, gzip"])
-def test_the_async_path_refuses_a_bomb_with_memory_near_the_cap(serve, header):
-    server: SlowServer = serve({"/token": encoded(bomb(header), header)})
+def test_the_async_path_refuses_a_bomb_with_memory_near_the_cap(loopback, header):
+    server = loopback({"/token": encoded(bomb(header), header)})
     client = api_client(server)
 
     async def call() -> None:
@@ -128,10 +138,10 @@ def test_the_async_path_refuses_a_bomb_with_memory_near_the_cap(serve, header):
 
 
 @pytest.mark.parametrize("header", [*STACKS, "identity", "gzip, identity", "x-gzip"])
-def test_a_compressed_answer_within_the_cap_reads_as_sent(serve, header):
+def test_a_compressed_answer_within_the_cap_reads_as_sent(loopback, header):
     records = {"items": [{"id": n, "name": f"unit {n}"} for n in range(2000)]}
     raw = json.dumps(records).encode()
-    server: SlowServer = serve({"/token": json_body(TOKEN), "/api/units": encoded(encode(raw, header), header)})
+    server = loopback({"/token": json_body(TOKEN), "/api/units": encoded(encode(raw, header), header)})
     response = api_client(server).request("GET", "/units")
     assert response.json() == records
     assert "content-encoding" not in response.headers  # the body it holds is decoded

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
 
 import httpx
 import pytest
@@ -18,8 +20,15 @@ from airflow_provider_rh.core.deadline import Deadline
 from airflow_provider_rh.core.retry import RetryPolicy
 from airflow_provider_rh.exceptions import TransportError
 from tests.core._seams import Sleeps, make_client, token_response
-from tests.core.test_http_bounds import TOKEN, api_client, serve  # noqa: F401 - fixture
+from tests.core.test_http_bounds import TOKEN, api_client
 from tests.slow_server import SlowServer, json_body, trickle_body
+
+
+@pytest.fixture
+def loopback() -> Iterator[Callable[[dict[str, Any]], SlowServer]]:
+    """Starts loopback servers for a test (route -> behaviour) and stops them after it."""
+    with ExitStack() as stack:
+        yield lambda routes: stack.enter_context(SlowServer(routes).running())
 
 
 class Clock:
@@ -109,8 +118,8 @@ def test_a_budget_shorter_than_the_timeout_caps_the_first_attempt():
     assert deadlines == [2.5]
 
 
-def test_a_real_hanging_server_is_cut_at_the_budget_not_the_timeout(serve):
-    server: SlowServer = serve({"/token": json_body(TOKEN), "/api/units": trickle_body})
+def test_a_real_hanging_server_is_cut_at_the_budget_not_the_timeout(loopback):
+    server = loopback({"/token": json_body(TOKEN), "/api/units": trickle_body})
     client = api_client(server, timeout=600)  # a timeout this test would never live to see
     client.retry = RetryPolicy(attempts=3, total_seconds=0.5, sleep=Sleeps())
     with pytest.raises(TransportError) as info:
