@@ -93,7 +93,7 @@ def resolve_url(base_url: str | None, path_or_url: str) -> str:
 
 
 def merge_query(url: str, params: Mapping[str, Any] | None) -> tuple[str, Any]:
-    """``url`` and the query to send: a query already in ``url`` first, then ``params``.
+    """``url`` and the params to send: a query already in ``url`` first, then ``params``.
 
     httpx replaces a URL's query with ``params`` (even an empty mapping), which silently
     dropped a filter written into the path (``"/units?status=active"``). A name in both places
@@ -113,13 +113,15 @@ def merge_query(url: str, params: Mapping[str, Any] | None) -> tuple[str, Any]:
             "query parameters (params / query_params); give it in one place.",
             field="query_params",
         )
-    merged: list[tuple[str, Any]] = list(written.multi_items())
+    # The path's query is kept exactly as written (order, repeats, encoding); params follow it.
+    added: list[tuple[str, Any]] = []
     for key, value in params.items():
         if isinstance(value, list | tuple):
-            merged.extend((str(key), item) for item in value)
+            added.extend((str(key), item) for item in value)
         else:
-            merged.append((str(key), value))
-    return urlunsplit(parts._replace(query="")), merged
+            added.append((str(key), value))
+    extra = str(httpx.QueryParams(added))
+    return (urlunsplit(parts._replace(query=f"{parts.query}&{extra}")) if extra else url), None
 
 
 def check_header(name: str, value: str, *, field: str, shown_name: str | None = None) -> None:
