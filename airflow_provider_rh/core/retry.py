@@ -31,6 +31,9 @@ from airflow_provider_rh.core.deadline import BUDGET, Budget
 from airflow_provider_rh.core.fields import describe
 from airflow_provider_rh.exceptions import TransportError
 
+#: Longest ``Retry-After`` value read.
+MAX_RETRY_AFTER_CHARS = 64
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
@@ -297,8 +300,8 @@ def is_idempotent(method: str) -> bool:
 
 def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date (RFC 9110)."""
-    if not value:
-        return None
+    if not value or len(value) > MAX_RETRY_AFTER_CHARS:
+        return None  # an HTTP date is 29 characters; anything far longer is not one
     value = value.strip()
     try:
         return max(0.0, float(value))

@@ -20,6 +20,7 @@ from airflow_provider_rh.core.credentials import load_credentials
 from airflow_provider_rh.core.hints import CLOCK_HINT, MSIS_HINTS, hint_for
 from airflow_provider_rh.core.http import make_client as make_http_client
 from airflow_provider_rh.core.oauth import TokenProvider
+from airflow_provider_rh.core.retry import parse_retry_after
 from airflow_provider_rh.core.tokens import TokenCache
 from airflow_provider_rh.exceptions import (
     ApiError,
@@ -312,3 +313,34 @@ def test_a_records_path_walk_is_polynomial_on_a_crafted_page():
     document = counting(node)
     assert lookup(document, ".".join(["a"] * segments) + ".missing") == (False, None)
     assert calls < 100_000
+
+
+def test_an_overlong_retry_after_is_ignored_not_parsed():
+    assert parse_retry_after("1" * 10_000) is None
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT" + " " * 100) is None
+    assert parse_retry_after(" 7 ") == 7.0
+
+
+def huge_headers(conn: socket.socket, stop: object) -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Big: " + b"a" * 300_000 + b"\r\n\r\n{}"
+    try:
+        conn.sendall(head)
+    except OSError:
+        return
+
+
+def test_response_headers_beyond_httpcores_limit_are_a_short_transport_error():
+    server = SlowServer({"/token": huge_headers})
+    with server.running():
+        cfg = make_config(auth_url=f"{server.url}/token")
+        tokens = TokenProvider(
+            cfg,
+            http=make_http_client(cfg),
+            cache=TokenCache(),
+            retry=policy(Sleeps(), attempts=1),
+            credentials=load_credentials(certificate=CERT.cert_pem, private_key=CERT.key_pem()),
+        )
+        with pytest.raises(TransportError) as info:
+            tokens.get_token()
+    assert len(str(info.value)) < 600
+    assert "aaaa" not in str(info.value)
