@@ -136,7 +136,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "Region Halland API",
-                "python-modules": ["airflow_provider_rh.operators.regionhalland"],
+                "python-modules": [
+                    "airflow_provider_rh.operators.regionhalland",
+                    "airflow_provider_rh.operators.certificates",
+                ],
             }
         ],
         "sensors": [

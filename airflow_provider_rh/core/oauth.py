@@ -319,6 +319,15 @@ class TokenProvider:
 
         return self.rotation.run(signed_by)
 
+    def fetch_signed_by(
+        self,
+        credentials: SigningCredentials,
+        resource: str | None = None,
+        scopes: str | list[str] | None = None,
+    ) -> AccessToken:
+        """One token request signed by ``credentials`` only: no cache, no fallback (Test, status)."""
+        return self._fetch(self.key(resource, scopes, credentials), credentials)
+
     def invalidate(self, key: TokenKey, token: AccessToken | None = None) -> None:
         self.cache.invalidate(key, token)
         if token is not None and self._rotation is not None:

@@ -377,6 +377,28 @@ class Rotation:
         ) from error
 
 
+def acceptance(signers: Signers, ask: Callable[[Signer], object], *, now: dt.datetime) -> dict[str, str]:
+    """Which certificates AD FS accepts: ``ask(signer)`` makes one token request signed by it.
+
+    Returns a short verdict per role; a refusal other than an unknown credential is re-raised,
+    since it says nothing about the certificate.
+    """
+    verdicts: dict[str, str] = {}
+    for signer in signers.all:
+        if not signer.usable(now):
+            verdicts[signer.role] = "not tried (outside its validity)"
+            continue
+        try:
+            ask(signer)
+        except TokenError as exc:
+            if not means_not_registered(exc):
+                raise
+            verdicts[signer.role] = f"NOT accepted ({exc.error_description or exc.error})"
+        else:
+            verdicts[signer.role] = "accepted"
+    return verdicts
+
+
 # -- expiry that reaches people ---------------------------------------------------------------
 def days_phrase(days: int) -> str:
     if days < 0:

@@ -92,4 +92,3 @@ def routes(ctx: Context) -> list[Route]:
         Route(f"{PREFIX}/clients/{{client_id}}/certificates", certificates, methods=["GET", "POST"]),
         Route(f"{PREFIX}/clients/{{client_id}}/certificates/{{x5t}}", certificate, methods=["DELETE"]),
     ]
-

@@ -108,9 +108,7 @@ def test_rotation_from_next_certificate_to_expiry_without_a_failed_run(
         config = ClientConfig.from_connection_fields(
             host=sandbox.base_url, login=CLIENT_ID, password=sandbox.subscription_key, extra=connection_extra
         )
-        tokens = TokenProvider(
-            config, cache=cache, retry=NO_RETRY, wall_clock=clock, rotation_memory=memory
-        )
+        tokens = TokenProvider(config, cache=cache, retry=NO_RETRY, wall_clock=clock, rotation_memory=memory)
         client = ApiClient(config, tokens=tokens)
         try:
             if resource != HSAINFO:
