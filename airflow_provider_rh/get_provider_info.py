@@ -50,6 +50,16 @@ _HELP: dict[str, str] = {
     "(default: the API base URL itself).",
     "allow_insecure_http": "Off by default: plain http:// is refused except to localhost. Turn on only "
     "for a test gateway without TLS; keys and tokens would travel unencrypted.",
+    "next_certificate": "Only during a certificate rotation (docs/rotation.md): the new certificate, PEM. "
+    "Tasks sign with it once AD FS accepts it and with the current one until then, so it can be set "
+    "before the region has registered it.",
+    "next_private_key": "Only during a rotation: the new certificate's private key, PEM or base64 of a "
+    ".pfx/.p12. Prefer Next certificate file path.",
+    "next_private_key_passphrase": "Only if the next private key or its PKCS#12 bundle is encrypted.",
+    "next_certificate_path": "Only during a rotation: path, readable on every worker, to the file "
+    "rh-register rotate wrote (next certificate + key, PEM or .pfx/.p12).",
+    "expiry_warning_days": "Days before a certificate's expiry when every task logs a warning and the "
+    "certificate check fails without an accepted next certificate (default 30).",
 }
 
 #: JSON-schema of each extra. No extra is required on its own (each has an alternative), so every
@@ -64,6 +74,10 @@ _SCHEMA: dict[str, dict[str, Any]] = {
     "verify": {"type": ["string", "null"], "default": "true"},
     "timeout": {"type": ["number", "null"], "default": 30},
     "allow_insecure_http": {"type": ["boolean", "null"]},
+    "next_certificate": {"type": ["string", "null"], "format": "multiline"},
+    "next_private_key": {"type": ["string", "null"], "format": "multiline"},
+    "next_private_key_passphrase": {"type": ["string", "null"], "format": "password"},
+    "expiry_warning_days": {"type": ["integer", "null"], "default": 30},
 }
 
 #: Extra fields of the connection, in form order. Secret ones carry Airflow's sensitive words
@@ -122,7 +136,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "Region Halland API",
-                "python-modules": ["airflow_provider_rh.operators.regionhalland"],
+                "python-modules": [
+                    "airflow_provider_rh.operators.regionhalland",
+                    "airflow_provider_rh.operators.certificates",
+                ],
             }
         ],
         "sensors": [

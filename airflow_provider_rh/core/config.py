@@ -42,7 +42,12 @@ KNOWN_EXTRAS = tuple(EXTRA_LABELS)
 _FORM_PREFIX = "extra__regionhalland__"
 
 #: Extras that hold secrets; Airflow's sensitive words are in their names.
-SECRET_EXTRAS = ("private_key", "private_key_passphrase")
+SECRET_EXTRAS = ("private_key", "private_key_passphrase", "next_private_key", "next_private_key_passphrase")
+
+#: Days before a certificate's expiry when tasks warn and the certificate check fails.
+DEFAULT_EXPIRY_WARNING_DAYS = 30
+#: Longest warning period accepted: certificates rarely live longer than a few years.
+MAX_EXPIRY_WARNING_DAYS = 3650
 
 
 class DeprecatedFieldWarning(DeprecationWarning):
@@ -90,6 +95,12 @@ class ClientConfig:
     proxy: str | None = None
     test_path: str | None = None
     allow_insecure_http: bool = False
+    # A certificate rotation (core/rotation.py, docs/rotation.md): the next certificate and key.
+    next_certificate: str | None = field(default=None, repr=False)
+    next_private_key: str | None = field(default=None, repr=False)
+    next_private_key_passphrase: str | None = field(default=None, repr=False)
+    next_certificate_path: str | None = None
+    expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS
 
     @property
     def token_url(self) -> str | None:
@@ -164,6 +175,11 @@ class ClientConfig:
             proxy=_url(extras.get("proxy"), "proxy", insecure, proxy=True),
             test_path=_text(extras.get("test_path")),
             allow_insecure_http=insecure,
+            next_certificate=_text(extras.get("next_certificate")),
+            next_private_key=_text(extras.get("next_private_key")),
+            next_private_key_passphrase=_passphrase(extras.get("next_private_key_passphrase")),
+            next_certificate_path=_text(extras.get("next_certificate_path")),
+            expiry_warning_days=_expiry_warning_days(extras.get("expiry_warning_days")),
         )
 
 
@@ -375,3 +391,24 @@ def _timeout(value: Any) -> float:
             field="timeout",
         )
     return timeout
+
+
+def _expiry_warning_days(value: Any) -> int:
+    if value is None:
+        return DEFAULT_EXPIRY_WARNING_DAYS
+    days: int | None = None
+    if isinstance(value, float) and value.is_integer():
+        days = int(value)
+    elif not isinstance(value, bool):
+        try:
+            days = int(str(value).strip()[:20])
+        except ValueError:
+            days = None
+    if days is None or not 0 <= days <= MAX_EXPIRY_WARNING_DAYS:
+        shown_value = repr(value)[:40]
+        raise ConfigurationError(
+            f"{describe('expiry_warning_days')} must be a whole number of days from 0 to "
+            f"{MAX_EXPIRY_WARNING_DAYS}, got {shown_value}; the default is {DEFAULT_EXPIRY_WARNING_DAYS}.",
+            field="expiry_warning_days",
+        )
+    return days

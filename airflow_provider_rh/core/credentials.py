@@ -13,6 +13,7 @@ import binascii
 import datetime as dt
 import hashlib
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,12 +90,31 @@ def load_credentials(
     passphrase: str | None = None,
     certificate_path: str | Path | None = None,
     now: dt.datetime | None = None,
+    field_names: Mapping[str, str] | None = None,
+    warn_within_days: int | None = EXPIRY_WARNING_DAYS,
+    check_dates: bool = True,
 ) -> SigningCredentials:
     """Load and check a key + certificate pair from inline PEM/PKCS#12 or from a file.
 
     ``private_key`` may be a PEM key, or base64 text of a PKCS#12 bundle (then ``certificate``
     may be empty). ``certificate_path`` is used when neither inline value is given.
+    ``field_names`` maps the usual field keys to the ones these values came from (a rotation's
+    ``next_certificate``...), so a message names the field the user actually set;
+    ``check_dates=False`` leaves expiry to the caller (a rotation outlives its current certificate).
     """
+    if field_names:
+        try:
+            return load_credentials(
+                certificate=certificate,
+                private_key=private_key,
+                passphrase=passphrase,
+                certificate_path=certificate_path,
+                now=now,
+                warn_within_days=warn_within_days,
+                check_dates=check_dates,
+            )
+        except CertificateError as exc:
+            raise renamed(exc, field_names) from None
     if certificate_path and (certificate or private_key):
         raise CertificateError(
             f"Both {describe('certificate_path')} and {describe('certificate')} / "
@@ -112,9 +132,21 @@ def load_credentials(
             field="private_key",
         )
     credentials = SigningCredentials(key=key, certificate=cert)
-    check_pair(credentials)
-    check_validity(credentials, now=now)
+    # One source holds both parts when it is a file, or a bundle pasted into the key field.
+    source = "certificate_path" if certificate_path else (None if certificate else "private_key")
+    check_pair(credentials, source=source)
+    if check_dates:
+        check_validity(credentials, now=now, warn_within_days=warn_within_days)
     return credentials
+
+
+def renamed(error: CertificateError, field_names: Mapping[str, str]) -> CertificateError:
+    """``error`` naming the fields in ``field_names`` (usual key -> key actually used) instead."""
+    message = str(error)
+    for usual, used in sorted(field_names.items(), key=lambda item: -len(describe(item[0]))):
+        message = message.replace(describe(usual), describe(used))
+    field_name = field_names.get(error.field, error.field) if error.field else None
+    return CertificateError(message, field=field_name)
 
 
 def _load_inline(
@@ -302,11 +334,23 @@ def _pem_blocks(data: bytes) -> list[bytes]:
     return blocks
 
 
-def check_pair(credentials: SigningCredentials) -> None:
-    """Refuse a key that does not belong to the certificate."""
+def check_pair(credentials: SigningCredentials, *, source: str | None = None) -> None:
+    """Refuse a key that does not belong to the certificate.
+
+    ``source`` is the one field both came from (a file, or a bundle pasted into the key field);
+    ``None`` when the key and the certificate were set in their own fields.
+    """
     fmt = serialization.PublicFormat.SubjectPublicKeyInfo
     key_pub = credentials.key.public_key().public_bytes(serialization.Encoding.DER, fmt)
     cert_pub = credentials.certificate.public_key().public_bytes(serialization.Encoding.DER, fmt)
+    if key_pub != cert_pub and source is not None:
+        raise CertificateError(
+            "The private key does not belong to the certificate "
+            f"(subject {credentials.subject}, x5t {credentials.x5t}): the key and the certificate in "
+            f"{describe(source)} are from different pairs. Put the certificate registered with the "
+            "region and the key generated with it into one file (rh-register new writes it).",
+            field=source,
+        )
     if key_pub != cert_pub:
         raise CertificateError(
             "The private key does not belong to the certificate "
@@ -318,8 +362,14 @@ def check_pair(credentials: SigningCredentials) -> None:
         )
 
 
-def check_validity(credentials: SigningCredentials, *, now: dt.datetime | None = None) -> None:
-    """Refuse an expired or not-yet-valid certificate; warn when it expires within 30 days."""
+def check_validity(
+    credentials: SigningCredentials,
+    *,
+    now: dt.datetime | None = None,
+    warn_within_days: int | None = EXPIRY_WARNING_DAYS,
+) -> None:
+    """Refuse an expired or not-yet-valid certificate; warn when it expires within 30 days
+    (``warn_within_days``; ``None`` when the caller reports expiry itself)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     cert = credentials.certificate
     if now > cert.not_valid_after_utc:
@@ -337,7 +387,7 @@ def check_validity(credentials: SigningCredentials, *, now: dt.datetime | None =
             field="certificate",
         )
     days_left = (cert.not_valid_after_utc - now).days
-    if days_left < EXPIRY_WARNING_DAYS:
+    if warn_within_days is not None and days_left < warn_within_days:
         warnings.warn(
             f"The client certificate (subject {credentials.subject}) expires in {days_left} days, on "
             f"{cert.not_valid_after_utc:%Y-%m-%d}. Register a new one with the region in time.",

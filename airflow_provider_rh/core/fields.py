@@ -34,6 +34,12 @@ EXTRA_LABELS: dict[str, str] = {
     "proxy": "Proxy URL",
     "test_path": "Test path",
     "allow_insecure_http": "Allow plain HTTP (not for production)",
+    # A certificate rotation (docs/rotation.md): the next certificate beside the current one.
+    "next_certificate": "Next certificate (PEM)",
+    "next_private_key": "Next private key (PEM or base64 PKCS#12)",
+    "next_private_key_passphrase": "Next private key passphrase",
+    "next_certificate_path": "Next certificate file path",
+    "expiry_warning_days": "Expiry warning (days)",
 }
 
 #: Old extra names still read, with a deprecation warning: old -> new.

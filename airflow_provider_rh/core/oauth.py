@@ -19,11 +19,12 @@ import httpx
 from airflow_provider_rh.core import redact
 from airflow_provider_rh.core.assertion import CLIENT_ASSERTION_TYPE, build_client_assertion
 from airflow_provider_rh.core.config import ClientConfig
-from airflow_provider_rh.core.credentials import SigningCredentials, load_credentials
+from airflow_provider_rh.core.credentials import SigningCredentials
 from airflow_provider_rh.core.fields import describe
 from airflow_provider_rh.core.hints import hint_for
 from airflow_provider_rh.core.http import MAX_TOKEN_RESPONSE_BYTES, asend, make_client, send
 from airflow_provider_rh.core.retry import RetryPolicy
+from airflow_provider_rh.core.rotation import Rotation, RotationMemory, Signer
 from airflow_provider_rh.core.tokens import (
     AccessToken,
     TokenCache,
@@ -129,6 +130,7 @@ class TokenProvider:
         credentials: SigningCredentials | None = None,
         on_secret: Callable[[str], None] = _ignore_secret,
         wall_clock: Callable[[], float] = time.time,
+        rotation_memory: RotationMemory | None = None,
     ) -> None:
         self.config = config
         self.cache = cache if cache is not None else SHARED_TOKEN_CACHE
@@ -140,20 +142,28 @@ class TokenProvider:
         self._token_url = config.auth_url
         self._guard = threading.Lock()
         self._async_locks: dict[TokenKey, asyncio.Lock] = {}
+        self._rotation_memory = rotation_memory
+        self._rotation: Rotation | None = None
 
     # -- configuration, loaded lazily so each failure surfaces at its own stage -------------
     @property
-    def credentials(self) -> SigningCredentials:
-        if self._credentials is None:
+    def rotation(self) -> Rotation:
+        """The connection's certificate(s): which one signs, and the fallback during a rotation."""
+        if self._rotation is None:
             with self._guard:
-                if self._credentials is None:
-                    self._credentials = load_credentials(
-                        certificate=self.config.certificate,
-                        private_key=self.config.private_key,
-                        passphrase=self.config.private_key_passphrase,
-                        certificate_path=self.config.certificate_path,
+                if self._rotation is None:
+                    self._rotation = Rotation(
+                        self.config,
+                        credentials=self._credentials,
+                        memory=self._rotation_memory,
+                        wall_clock=self._wall_clock,
                     )
-        return self._credentials
+        return self._rotation
+
+    @property
+    def credentials(self) -> SigningCredentials:
+        """The certificate the next token request signs with (loaded and checked on first use)."""
+        return self.rotation.plan()[0].credentials
 
     @property
     def http(self) -> httpx.Client:
@@ -241,20 +251,25 @@ class TokenProvider:
         return endpoint
 
     # -- the token request -----------------------------------------------------------------
-    def key(self, resource: str | None = None, scopes: str | list[str] | None = None) -> TokenKey:
+    def key(
+        self,
+        resource: str | None = None,
+        scopes: str | list[str] | None = None,
+        credentials: SigningCredentials | None = None,
+    ) -> TokenKey:
         """The cache key; loading it checks the credentials, so broken ones never get a cached token."""
         return TokenKey(
             token_url=self.token_endpoint(),
             client_id=self.config.client_id,
-            signer=self.credentials.x5t_s256,
+            signer=(credentials or self.credentials).x5t_s256,
             resource=resource if resource is not None else self.config.resource,
             scopes=normalize_scopes(scopes) if scopes is not None else self.config.scopes,
         )
 
-    def request_data(self, key: TokenKey) -> dict[str, str]:
+    def request_data(self, key: TokenKey, credentials: SigningCredentials | None = None) -> dict[str, str]:
         """Form fields of one token request, with a freshly signed assertion (new ``jti``)."""
         assertion = build_client_assertion(
-            self.credentials,
+            credentials or self.credentials,
             client_id=self.config.client_id,
             audience=self.config.assertion_audience or key.token_url,
             header_references=self.config.assertion_header,
@@ -309,17 +324,39 @@ class TokenProvider:
         self._on_secret(value)
 
     def get_token(self, resource: str | None = None, scopes: str | list[str] | None = None) -> AccessToken:
-        """A fresh token for ``resource``/``scopes`` (connection defaults when ``None``)."""
-        key = self.key(resource, scopes)
-        return self.cache.get_or_fetch(key, lambda: self._fetch(key))
+        """A fresh token for ``resource``/``scopes`` (connection defaults when ``None``).
+
+        During a certificate rotation the next certificate signs once AD FS accepts it; the
+        token is cached under the certificate that actually signed (:mod:`.rotation`).
+        """
+        self.token_endpoint()  # discovery first, so its failure is not a certificate's
+
+        def signed_by(signer: Signer) -> AccessToken:
+            key = self.key(resource, scopes, signer.credentials)
+            return self.cache.get_or_fetch(key, lambda: self._fetch(key, signer.credentials))
+
+        return self.rotation.run(signed_by)
+
+    def fetch_signed_by(
+        self,
+        credentials: SigningCredentials,
+        resource: str | None = None,
+        scopes: str | list[str] | None = None,
+    ) -> AccessToken:
+        """One token request signed by ``credentials`` only: no cache, no fallback (Test, status)."""
+        return self._fetch(self.key(resource, scopes, credentials), credentials)
 
     def invalidate(self, key: TokenKey, token: AccessToken | None = None) -> None:
         self.cache.invalidate(key, token)
+        if token is not None and self._rotation is not None:
+            # The token may have come from the other certificate of a rotation than ``key`` names.
+            for signer in self._rotation.loaded():
+                self.cache.invalidate(key._replace(signer=signer.credentials.x5t_s256), token)
 
-    def _fetch(self, key: TokenKey) -> AccessToken:
+    def _fetch(self, key: TokenKey, credentials: SigningCredentials | None = None) -> AccessToken:
         def attempt() -> httpx.Response:
             # A new assertion per attempt: servers accept each jti once.
-            return self._send("POST", key.token_url, data=self.request_data(key))
+            return self._send("POST", key.token_url, data=self.request_data(key, credentials))
 
         started = self.cache.now()
         response = self.retry.call(attempt, idempotent=True, kind="token")
@@ -336,7 +373,20 @@ class TokenProvider:
         if self._token_url is None:
             assert self.config.issuer is not None
             self._token_url = await self._adiscover(client, self.config.issuer)
-        key = self.key(resource, scopes)  # loads and checks the credentials first
+
+        async def signed_by(signer: Signer) -> AccessToken:
+            return await self._aget_token_signed(client, signer.credentials, resource, scopes)
+
+        return await self.rotation.arun(signed_by)
+
+    async def _aget_token_signed(
+        self,
+        client: httpx.AsyncClient,
+        credentials: SigningCredentials,
+        resource: str | None,
+        scopes: str | list[str] | None,
+    ) -> AccessToken:
+        key = self.key(resource, scopes, credentials)
         token = self.cache.get(key)
         if token is not None:
             return token
@@ -346,7 +396,9 @@ class TokenProvider:
             if token is None:
                 started = self.cache.now()
                 response = await self.retry.acall(
-                    lambda: self._asend(client, "POST", key.token_url, data=self.request_data(key)),
+                    lambda: self._asend(
+                        client, "POST", key.token_url, data=self.request_data(key, credentials)
+                    ),
                     idempotent=True,
                     kind="token",
                 )

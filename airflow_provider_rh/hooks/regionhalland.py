@@ -21,6 +21,7 @@ from airflow_provider_rh.core.fields import describe
 from airflow_provider_rh.core.http import make_async_client
 from airflow_provider_rh.core.oauth import TokenProvider
 from airflow_provider_rh.core.retry import RetryPolicy
+from airflow_provider_rh.core.rotation import acceptance, certificate_lines, days_phrase
 from airflow_provider_rh.exceptions import ConfigurationError, RegionHallandError
 from airflow_provider_rh.get_provider_info import CONN_FIELDS, CONN_TYPE, HOOK_NAME, UI_FIELD_BEHAVIOUR
 
@@ -217,11 +218,29 @@ class RegionHallandHook(BaseHook):
                 f"certificate {creds.subject} (SHA-256 {certificate_fingerprint(creds.certificate)[:23]}...) "
                 f"valid until {creds.not_valid_after:%Y-%m-%d}"
             )
+            signers = self.tokens.rotation.signers
+            now = self.tokens.rotation.now()
+            cert_note += f" ({days_phrase(signers.current.days_left(now))})"
+            stage = "next certificate"
+            if signers.next_error is not None:
+                raise signers.next_error
             stage = "token endpoint"
             endpoint = self.tokens.token_endpoint()
             stage = "token"
             resource = self._resource(None) or cfg.resource
             self.tokens.get_token(resource, self._scopes(None))
+            if signers.next is not None:
+                stage = "rotation"
+                scopes = self._scopes(None)
+                verdicts = acceptance(
+                    signers,
+                    lambda signer: self.tokens.fetch_signed_by(signer.credentials, resource, scopes),
+                    now=now,
+                )
+                cert_note = "; ".join(
+                    f"{line}, AD FS: {verdicts[signer.role]}"
+                    for line, signer in zip(certificate_lines(signers, now=now), signers.all, strict=False)
+                )
             stage = "API call"
             if cfg.base_url is None:
                 return False, f"API call failed: {describe('host')} is empty; set the API base URL."

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from airflow_provider_rh.core.credentials import load_credentials
 from airflow_provider_rh.exceptions import RegionHallandError
+from airflow_provider_rh.registration import rotate
 from airflow_provider_rh.registration.material import (
     DEFAULT_DAYS,
     certificate_signing_request,
@@ -184,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     conn.add_argument("--passphrase-env", metavar="VAR", help="read the key's passphrase from $VAR")
     conn.add_argument("--conn-id", default="regionhalland_default", help="Airflow connection id")
     conn.set_defaults(run=cmd_connection)
+    rotate.add_parsers(sub)  # rotate, status: a certificate rotation (docs/rotation.md)
     return parser
 
 

@@ -92,6 +92,9 @@ def verify_client_assertion(
         raise invalid_client("header has no 'x5t' (base64url SHA-1 thumbprint of the client certificate)")
     certificate = client.certificates.get(str(thumbprint))
     if certificate is None:
+        # A real AD FS answers an assertion signed by a certificate it has not registered for the
+        # client (yet) with the generic invalid_client / MSIS9622 text (the reason only shows in
+        # its event log); clients in a rotation fall back on exactly that (core/rotation.py).
         raise invalid_client("header 'x5t' matches no certificate registered for this client")
     if certificate.not_valid_after_utc.timestamp() < now:
         raise invalid_client("the registered certificate has expired")

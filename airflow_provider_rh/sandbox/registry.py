@@ -80,6 +80,31 @@ class Registry:
         with self._lock:
             self._resources[identifier] = Resource(identifier=identifier, scopes=known, grants=grants)
 
+    def add_certificate(self, client_id: str, certificate_pem: str) -> str:
+        """Register one more certificate for a client (a rotation); returns its ``x5t``.
+
+        A client may hold several certificates at once, as AD FS allows while one replaces another.
+        """
+        certificate = pki.load_certificate(certificate_pem)
+        thumbprint = pki.x5t(certificate)
+        with self._lock:
+            client = self._clients.get(client_id)
+            if client is None:
+                raise KeyError(client_id)
+            certificates = {**client.certificates, thumbprint: certificate}
+            self._clients[client_id] = Client(client.client_id, client.name, certificates)
+        return thumbprint
+
+    def remove_certificate(self, client_id: str, thumbprint: str) -> bool:
+        """Unregister a client's certificate by ``x5t``; False when it was not registered."""
+        with self._lock:
+            client = self._clients.get(client_id)
+            if client is None or thumbprint not in client.certificates:
+                return False
+            certificates = {k: v for k, v in client.certificates.items() if k != thumbprint}
+            self._clients[client_id] = Client(client.client_id, client.name, certificates)
+        return True
+
     def add_subscription_key(self, key: str) -> None:
         """Accept ``key`` at the gateway."""
         with self._lock:

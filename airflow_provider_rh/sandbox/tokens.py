@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from airflow_provider_rh.sandbox import admin
 from airflow_provider_rh.sandbox.assertion import (
     JWT_BEARER,
     unverified_header_and_claims,
@@ -64,6 +65,8 @@ def routes(ctx: Context) -> list[Route]:
         Route("/adfs/discovery/keys", keys, methods=["GET"]),
         Route("/adfs/oauth2/token/", token, methods=["POST"]),
         Route("/adfs/oauth2/token", token, methods=["POST"]),
+        # Certificates registered later (a rotation rehearsed): sandbox only, loopback only.
+        *admin.routes(ctx),
     ]
 
 

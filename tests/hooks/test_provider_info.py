@@ -81,7 +81,13 @@ def test_only_secret_extras_are_redacted_by_airflow():
 
     hidden = {name for name in CONN_FIELDS if should_hide_value_for_key(name)}
     # A proxy URL may carry credentials, so Airflow hides it too; the token endpoint stays readable.
-    assert hidden == {"private_key", "private_key_passphrase", "proxy"}
+    assert hidden == {
+        "private_key",
+        "private_key_passphrase",
+        "proxy",
+        "next_private_key",  # a rotation's next certificate (docs/rotation.md)
+        "next_private_key_passphrase",
+    }
     assert should_hide_value_for_key("token_url")
 
 
