@@ -117,6 +117,8 @@ class Pager:
         records = len(first.records)
         for page, digest in self._fetch_in_order(plan):
             guard.check(page, digest)
+            if plan.check is not None:
+                plan.check(page)
             records += len(page.records)
             yield page
         if plan.total is not None and records != plan.total:
