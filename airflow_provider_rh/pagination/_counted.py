@@ -21,7 +21,6 @@ from airflow_provider_rh.pagination._base import (
 )
 from airflow_provider_rh.pagination._paths import KeyPath, check_key_path, describe, lookup
 
-
 #: Digits a total may have: more than any API counts (10**18 records), few enough that ``int``
 #: never meets Python's limit on long digit strings.
 _MAX_TOTAL_DIGITS = 18
