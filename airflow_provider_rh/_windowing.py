@@ -71,8 +71,12 @@ class WindowedMixin:
                 log.info("%s", describe(self.window, self.run_window))
 
 
-def check_window_args(window: TimeWindow | None, query_params: Any) -> None:
-    """Fail at parse time on a ``window`` that is not a TimeWindow or that clashes with ``query_params``."""
+def check_window_args(window: TimeWindow | None, query_params: Any, *, pagination: Any = None) -> None:
+    """Fail at parse time on a ``window`` that is not a TimeWindow or whose parameters clash.
+
+    A clash is a window parameter also set in ``query_params``, or also a query parameter of
+    ``pagination`` (its ``*_param`` attributes: the pager's value would win on every request).
+    """
     if window is None:
         return
     if not isinstance(window, TimeWindow):
@@ -80,6 +84,16 @@ def check_window_args(window: TimeWindow | None, query_params: Any) -> None:
             f"window must be an airflow_provider_rh.windows.TimeWindow, got {type(window).__name__}",
             field="window",
         )
+    for role in ("since_param", "until_param"):
+        name = getattr(window, role)
+        for attribute, value in pagination_params(pagination):
+            if value == name:
+                raise WindowError(
+                    f"The window's {role} {name!r} ({window!r}) is also the pagination's {attribute} "
+                    f"({pagination!r}): the pager would overwrite the window's value in the query. "
+                    "Give one of them another parameter name.",
+                    field="window",
+                )
     if isinstance(query_params, Mapping):
         clash = sorted({window.since_param, window.until_param} & set(query_params))
         if clash:
@@ -88,6 +102,17 @@ def check_window_args(window: TimeWindow | None, query_params: Any) -> None:
                 "remove them from query_params.",
                 field="query_params",
             )
+
+
+def pagination_params(pagination: Any) -> list[tuple[str, str]]:
+    """``(attribute, name)`` of each query parameter a pagination strategy sets (``*_param``)."""
+    if pagination is None:
+        return []
+    return [
+        (attribute, value)
+        for attribute, value in sorted(getattr(pagination, "__dict__", {}).items())
+        if attribute.endswith("_param") and isinstance(value, str)
+    ]
 
 
 def refuse_empty_interval(task: Any, context: Context) -> None:
@@ -197,7 +222,7 @@ def add_to_context(context: Context, window: Window) -> None:
 def describe(window: TimeWindow, run: Window) -> str:
     """One log line: the window, where its start came from, and the query."""
     query = ", ".join(f"{key}={value}" for key, value in window.query(run).items())
-    note = " (empty: an earlier run already covered this span)" if run.empty else ""
+    note = f" (empty: {run.why_empty()})" if run.empty else ""
     margin = f", re-reading {run.lookback} before it" if run.lookback else ""
     return f"Window [{_iso(run.start)}, {_iso(run.end)}) from the {run.source}{margin}{note}: {query}."
 

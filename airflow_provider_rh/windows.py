@@ -49,8 +49,12 @@ _ZERO = dt.timedelta(0)
 
 #: Template variables that read the run's data interval. On a zero-length interval each of them
 #: is one instant, so a query built from them asks for nothing (or only for what comes later).
-_INTERVAL_NAME = re.compile(r"(?<![\w.])(?:dag_run\.)?(data_interval_start|data_interval_end)\b")
-_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+#: Matched as a whole name at the end of any attribute or item path (``data_interval_start``,
+#: ``dag_run.data_interval_start``, ``ti.dag_run.data_interval_end``, ``dag_run["data_interval_end"]``);
+#: ``prev_data_interval_end_success`` is another name (``_`` is a word character), so not matched.
+_INTERVAL_NAME = re.compile(r"(?<!\w)data_interval_(start|end)(?!\w)")
+#: Openers of Jinja blocks and the closer each one needs.
+_JINJA_OPEN = {"{{": "}}", "{%": "%}"}
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ class Window:
     source: str
     """``data interval``, ``previous run``, ``initial`` or ``previous fire time``."""
     lookback: dt.timedelta = _ZERO
+    wanted_start: dt.datetime | None = None
+    """Where the start came from before it was clipped to ``end`` (set only when it was later)."""
 
     @property
     def query_start(self) -> dt.datetime:
@@ -74,6 +80,17 @@ class Window:
     @property
     def empty(self) -> bool:
         return self.start >= self.end
+
+    def why_empty(self) -> str:
+        """Why an empty window is empty, in words that are true for where its start came from."""
+        if not self.empty:
+            return ""
+        wanted = _iso(self.wanted_start) if self.wanted_start is not None else _iso(self.start)
+        if self.source == "previous run":
+            return f"a run before it already covered this span, up to {wanted}"
+        if self.source == "initial":
+            return f"initial ({wanted}) is not before this run's end, so there is nothing to pull yet"
+        return f"its start ({wanted}, the {self.source}) is not before its end"
 
     def as_dict(self) -> dict[str, Any]:
         """For XCom and asset events: ISO 8601 UTC strings and seconds."""
@@ -123,7 +140,7 @@ def compute_window(
             field="data_interval",
         )
     if interval_start < interval_end:
-        return Window(interval_start, interval_end, "data interval", lookback)
+        return _checked(Window(interval_start, interval_end, "data interval", lookback))
     if previous_end is not None:
         start, source = previous_end, "previous run"
     elif initial is not None:
@@ -139,15 +156,58 @@ def compute_window(
             field="initial",
         )
     # A window never reaches back past its own end: when an earlier run already covered this
-    # span (its window ended later), this run has nothing new and its window is empty.
-    return Window(min(start, interval_end), interval_end, source, lookback)
+    # span (its window ended later), or ``initial`` is still to come, the window is empty.
+    wanted = start if start > interval_end else None
+    return _checked(Window(min(start, interval_end), interval_end, source, lookback, wanted))
+
+
+def _checked(window: Window) -> Window:
+    """``window`` if its query start and end can be written in UTC (years 1 to 9999)."""
+    try:
+        window.query_start.astimezone(dt.timezone.utc)
+        window.end.astimezone(dt.timezone.utc)
+    except OverflowError:
+        raise WindowError(
+            f"The window [{window.start!r}, {window.end!r}) with a lookback of {window.lookback} would "
+            "start before the year 1 or end after the year 9999 in UTC, which no date can express. "
+            "Use a later initial or a shorter lookback.",
+            field="lookback" if window.lookback else "initial",
+        ) from None
+    return window
 
 
 def format_time(moment: dt.datetime, fmt: TimeFormat = ISO_UTC) -> str:
-    """``moment`` in UTC as the API wants it: a ``strftime`` pattern, or a callable."""
+    """``moment`` in UTC as the API wants it: a ``strftime`` pattern, or a callable.
+
+    ``%Y`` (and ``%G``, ``%F``) always write four digits, also before the year 1000, where the C
+    library's ``strftime`` writes ``999``: ISO 8601 needs four, and an API would read ``999``
+    as something else or not at all. A callable must return a non-empty string.
+    """
     if callable(fmt):
-        return fmt(moment)
-    return moment.astimezone(dt.timezone.utc).strftime(fmt)
+        text = fmt(moment)
+        if not isinstance(text, str) or not text:
+            raise WindowError(
+                f"format {fmt!r} returned {text!r} for {_iso(moment)}, not a non-empty string: the "
+                "window's query parameters would be sent empty. Make it return the time as text.",
+                field="format",
+            )
+        return text
+    utc = moment.astimezone(dt.timezone.utc)
+    return utc.strftime(_STRFTIME_CODE.sub(lambda code: _padded_year(code.group(0), utc), fmt))
+
+
+#: A ``strftime`` code (``%%`` included, so ``%%Y`` stays a literal ``%Y``).
+_STRFTIME_CODE = re.compile(r"%.", re.DOTALL)
+
+
+def _padded_year(code: str, moment: dt.datetime) -> str:
+    if code == "%Y":
+        return f"{moment.year:04d}"
+    if code == "%G":
+        return f"{moment.isocalendar()[0]:04d}"
+    if code == "%F":
+        return f"{moment.year:04d}-%m-%d"
+    return code
 
 
 class TimeWindow:
@@ -192,8 +252,12 @@ class TimeWindow:
                 f"initial must be timezone-aware (e.g. tzinfo=timezone.utc), got {initial!r}",
                 field="initial",
             )
-        if lookback is not None and lookback < _ZERO:
-            raise WindowError(f"lookback must not be negative, got {lookback}", field="lookback")
+        if lookback is not None and (not isinstance(lookback, dt.timedelta) or lookback < _ZERO):
+            raise WindowError(
+                f"lookback must not be negative (a timedelta), got {lookback!r}", field="lookback"
+            )
+        if initial is not None:
+            _checked(Window(initial, initial, "initial", lookback or _ZERO))
         if not callable(format) and (not isinstance(format, str) or "%" not in format):
             raise WindowError(
                 f"format must be a strftime pattern (with % codes) or a callable, got {format!r}",
@@ -243,19 +307,50 @@ def interval_references(fields: Mapping[str, Any]) -> list[tuple[str, str]]:
     """``(field, variable)`` for each template in ``fields`` that reads the data interval.
 
     Looks inside ``{{ ... }}`` and ``{% ... %}`` of every string, also nested in dicts, lists
-    and tuples, for ``data_interval_start`` and ``data_interval_end`` (bare or as
-    ``dag_run.``'s attributes). ``prev_data_interval_*_success`` are not matched: following on
-    from the previous success is the right thing on an empty interval.
+    and tuples, for ``data_interval_start`` and ``data_interval_end``: bare, or at the end of
+    any attribute or item path (``dag_run.data_interval_start``,
+    ``ti.dag_run.data_interval_end``, ``task_instance.dag_run.data_interval_start``).
+    ``prev_data_interval_*_success`` are not matched: following on from the previous success is
+    the right thing on an empty interval. Linear in the length of the text.
     """
     found: list[tuple[str, str]] = []
     for name, value in fields.items():
         for where, text in _strings(name, value):
-            for block in _JINJA.findall(text):
+            for block in _jinja_blocks(text):
                 for match in _INTERVAL_NAME.finditer(block):
-                    item = (where, match.group(1))
+                    item = (where, f"data_interval_{match.group(1)}")
                     if item not in found:
                         found.append(item)
     return found
+
+
+def _jinja_blocks(text: str) -> Iterator[str]:
+    """The insides of ``{{ ... }}`` and ``{% ... %}`` in ``text``, in one pass (linear time).
+
+    Each block ends at the first closer of its kind, as Jinja reads it. An opener whose closer
+    never comes ends the search for that kind: no later opener of it can close either.
+    """
+    position = 0
+    # Where each opener next occurs; a kind is searched again only once the scan has passed it,
+    # so each character is looked at a bounded number of times.
+    upcoming = {opener: text.find(opener) for opener in _JINJA_OPEN}
+    while True:
+        for opener, at in upcoming.items():
+            if 0 <= at < position:
+                upcoming[opener] = text.find(opener, position)
+        live = [(at, opener) for opener, at in upcoming.items() if at >= 0]
+        if not live:
+            return
+        at, opener = min(live)
+        start = at + len(opener)
+        closer = _JINJA_OPEN[opener]
+        end = text.find(closer, start)
+        if end < 0:
+            upcoming[opener] = -1  # no later opener of this kind can close either
+            position = start
+            continue
+        yield text[start:end]
+        position = end + len(closer)
 
 
 def _strings(where: str, value: Any) -> Iterator[tuple[str, str]]:

@@ -58,13 +58,15 @@ class Plan:
 
     ``request(i)`` builds the request for the ``i``-th remaining page (0-based). Every page but
     the last must then hold ``page_size`` records; a server that serves fewer caps the page
-    size, and a plan built on the requested size would skip records.
+    size, and a plan built on the requested size would skip records. ``check``, if given, sees
+    every later page and raises when it contradicts the plan (a total that changed).
     """
 
     pages: int
     total: int | None
     page_size: int
     request: Callable[[int], PageRequest] = field(repr=False)
+    check: Callable[[Page], None] | None = field(default=None, repr=False)
 
 
 class Pagination:

@@ -7,7 +7,7 @@ tells how many pages follow, which lets the pager fetch them concurrently.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from airflow_provider_rh.exceptions import ConfigurationError, PaginationError
@@ -21,23 +21,72 @@ from airflow_provider_rh.pagination._base import (
 )
 from airflow_provider_rh.pagination._paths import KeyPath, check_key_path, describe, lookup
 
+#: Digits a total may have: more than any API counts (10**18 records), few enough that ``int``
+#: never meets Python's limit on long digit strings.
+_MAX_TOTAL_DIGITS = 18
+
 
 def _count(page: Page, path: KeyPath, what: str) -> int:
+    """The whole number at ``path`` of ``page``, or a PaginationError naming the page and path.
+
+    Accepted: a JSON integer >= 0, or a string of ASCII digits (``"1234"``). Refused: booleans,
+    negatives, fractions, ``1e400``, other digits (``"²"``, ``"١٢"``) and overlong strings.
+    """
     found, value = lookup(page.body, path)
     if not found:
         keys = sorted(page.body) if isinstance(page.body, Mapping) else type(page.body).__name__
         raise PaginationError(
-            f"Page {page.number} has no {what} at {describe(path)} (it has {keys}); fix the "
+            f"Page {page.number} has no {what} at {describe(path)} (it has {_shorten(keys)}); fix the "
             f"pagination's {what} path, or leave it out to page until an empty page."
         )
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    count = _whole_number(value)
+    if count is None:
         raise PaginationError(
-            f"Page {page.number} has {value!r} at {describe(path)}, where the {what} (a whole number) "
-            "was expected."
+            f"Page {page.number} has {_shorten(value)} at {describe(path)}, where the {what} (a whole "
+            "number, at least 0) was expected; fix the pagination's "
+            f"{what} path, or leave it out to page until an empty page."
         )
+    return count
+
+
+def _whole_number(value: Any) -> int | None:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= _MAX_TOTAL_DIGITS:
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
     return value
+
+
+def _shorten(value: Any, limit: int = 100) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a server's value, shown, not echoed whole."""
+    if isinstance(value, str) and len(value) > limit:
+        value = value[:limit]  # before repr: a long string is not rendered whole first
+    text = repr(value) if not isinstance(value, list) else repr(value[:20])
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def _same_count(first: int, path: KeyPath, what: str) -> Callable[[Page], None]:
+    """A check that every later page that states the count states ``first`` too.
+
+    Pages counted from page 1's total skip or repeat records when records come or go while
+    paging; a changed count on a later page is the sign, and it fails the pull instead of
+    landing what page 1's count covered. A page without the count is taken as it comes.
+    """
+
+    def check(page: Page) -> None:
+        found, _ = lookup(page.body, path)
+        if not found:
+            return
+        count = _count(page, path, what)
+        if count != first:
+            raise PaginationError(
+                f"Page {page.number} says the {what} at {describe(path)} is {count}, but page 1 said "
+                f"{first}: records were added or removed while paging, so pages counted from page 1 "
+                "would skip or repeat records. Nothing was landed; run the task again (or page "
+                f"without the {what} path, until an empty page)."
+            )
+
+    return check
 
 
 def _path(value: KeyPath | None, name: str) -> KeyPath | None:
@@ -99,7 +148,13 @@ class OffsetPagination(Pagination):
         def request(index: int) -> PageRequest:
             return self._request(url, params, self.start + (index + 1) * self.limit)
 
-        return Plan(pages=pages - 1, total=total, page_size=self.limit, request=request)
+        return Plan(
+            pages=pages - 1,
+            total=total,
+            page_size=self.limit,
+            request=request,
+            check=_same_count(total, self.total_path, "total"),
+        )
 
 
 class PageNumberPagination(Pagination):
@@ -159,9 +214,11 @@ class PageNumberPagination(Pagination):
         if self.total_pages_path is not None:
             pages = _count(first, self.total_pages_path, "number of pages")
             total = None
+            check = _same_count(pages, self.total_pages_path, "number of pages")
         elif self.total_path is not None:
             total = _count(first, self.total_path, "total")
             pages = math.ceil(total / size) if size else 0
+            check = _same_count(total, self.total_path, "total")
         else:
             return None
         url, params = first.request.url, first.request.params
@@ -169,4 +226,4 @@ class PageNumberPagination(Pagination):
         def request(index: int) -> PageRequest:
             return self._request(url, params, self.first_page + index + 1)
 
-        return Plan(pages=max(0, pages - 1), total=total, page_size=size, request=request)
+        return Plan(pages=max(0, pages - 1), total=total, page_size=size, request=request, check=check)

@@ -18,9 +18,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
 import httpx
@@ -117,6 +118,8 @@ class Pager:
         records = len(first.records)
         for page, digest in self._fetch_in_order(plan):
             guard.check(page, digest)
+            if plan.check is not None:
+                plan.check(page)
             records += len(page.records)
             yield page
         if plan.total is not None and records != plan.total:
@@ -133,26 +136,42 @@ class Pager:
             for index in numbers:
                 yield self._get(index + 2, plan.request(index))
             return
-        pool = ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="rh-page")
         pending: deque[Future[tuple[Page, bytes]]] = deque()
-        finished = False
         try:
             for index in numbers:
-                pending.append(pool.submit(self._get, index + 2, plan.request(index)))
+                pending.append(self._start(index + 2, plan.request(index)))
                 if len(pending) == self.max_concurrency:
                     break
             while pending:
                 page = pending.popleft().result()
                 upcoming = next(numbers, None)
                 if upcoming is not None:
-                    pending.append(pool.submit(self._get, upcoming + 2, plan.request(upcoming)))
+                    pending.append(self._start(upcoming + 2, plan.request(upcoming)))
                 yield page
-            finished = True
         finally:
+            # On an error (or when the consumer stops), no page is started any more, and the ones
+            # in flight are abandoned, not waited for: their retries may take minutes. Their
+            # threads are daemons, so neither this generator nor the interpreter's exit joins
+            # them; the caller closes the HTTP client, which ends their next attempt at once.
             for future in pending:
                 future.cancel()
-            # On an error, do not wait for requests still in flight (their retries may be long).
-            pool.shutdown(wait=finished, cancel_futures=True)
+
+    def _start(self, number: int, request: PageRequest) -> Future[tuple[Page, bytes]]:
+        """Fetch page ``number`` in a daemon thread of its own; its outcome in the future."""
+        future: Future[tuple[Page, bytes]] = Future()
+
+        def fetch() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                result = self._get(number, request)
+            except BaseException as exc:
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+        threading.Thread(target=fetch, name=f"rh-page-{number}", daemon=True).start()
+        return future
 
     def _get(self, number: int, request: PageRequest) -> tuple[Page, bytes]:
         """Page ``number`` and the digest of its records (in the fetching thread: hashing frees the GIL)."""

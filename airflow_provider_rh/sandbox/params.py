@@ -79,7 +79,12 @@ def time_param(query: QueryParams, name: str) -> dt.datetime | None:
         raise BadParameter(name, f"{raw!r} is not an ISO-8601 date-time") from None
     if value.tzinfo is None:
         raise BadParameter(name, f"{raw!r} has no time zone; add 'Z' or '+00:00'")
-    return value.astimezone(dt.timezone.utc)
+    try:
+        return value.astimezone(dt.timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is in the year 0 in UTC
+        raise BadParameter(
+            name, f"{raw!r} is outside the years 1 to 9999 once converted to UTC (Z)"
+        ) from None
 
 
 def encode_cursor(after: int) -> str:

@@ -24,6 +24,7 @@ from airflow_provider_rh.sandbox.assertion import (
     unverified_header_and_claims,
     verify_client_assertion,
 )
+from airflow_provider_rh.sandbox.bodies import MAX_TOKEN_BODY, BodyTooLarge, read_body
 from airflow_provider_rh.sandbox.context import Context
 from airflow_provider_rh.sandbox.errors import AdfsError, invalid_client, invalid_request
 from airflow_provider_rh.sandbox.registry import Resource
@@ -53,8 +54,10 @@ def routes(ctx: Context) -> list[Route]:
             ctx.stats.count_fault("token_outage")
             return HTMLResponse(_OUTAGE_HTML, 503)
         try:
-            form = _form(request.headers.get("content-type", ""), await request.body())
+            form = _form(request.headers.get("content-type", ""), await read_body(request, MAX_TOKEN_BODY))
             body = issue(ctx, form, now=ctx.now())
+        except BodyTooLarge as exc:
+            return exc.response()
         except AdfsError as exc:
             return JSONResponse(exc.body(), exc.status, _NO_STORE)
         ctx.stats.count("tokens_issued")

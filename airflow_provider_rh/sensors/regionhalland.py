@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import timedelta
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
 
 from airflow_provider_rh._windowing import WindowedMixin, check_window_args
-from airflow_provider_rh.exceptions import ApiError, RegionHallandError
+from airflow_provider_rh.core.retry import RetryPolicy
+from airflow_provider_rh.exceptions import ApiError, ConfigurationError, RegionHallandError, TransportError
 from airflow_provider_rh.hooks.regionhalland import RegionHallandHook
+from airflow_provider_rh.triggers._budget import PokeBudget, PokeTimeout, seconds, use_policy
 from airflow_provider_rh.triggers.regionhalland import (
     RegionHallandApiTrigger,
     ResponseCheck,
@@ -36,6 +39,23 @@ if TYPE_CHECKING:
     from airflow_provider_rh.windows import TimeWindow
 
 
+_MODES = ("poke", "reschedule")
+
+
+def check_sensor_args(kwargs: Mapping[str, Any]) -> None:
+    """Refuse a ``poke_interval``/``timeout`` that is not finite and >= 0, or an unknown ``mode``.
+
+    Airflow's own check raises a bare ``ValueError`` (or ``OverflowError`` for huge numbers);
+    this one names the argument and what is accepted, when the DAG is parsed.
+    """
+    for name in ("poke_interval", "timeout"):
+        if kwargs.get(name) is not None:
+            seconds(kwargs[name], name=name)
+    mode = kwargs.get("mode", "poke")
+    if mode not in _MODES:
+        raise ConfigurationError(f"mode must be 'poke' or 'reschedule', got {mode!r}.", field="mode")
+
+
 class RegionHallandApiSensor(WindowedMixin, BaseSensorOperator):
     """Poke an endpoint until it answers 2xx and ``response_check`` accepts the answer.
 
@@ -48,7 +68,11 @@ class RegionHallandApiSensor(WindowedMixin, BaseSensorOperator):
     With ``deferrable=True`` the waiting happens in the triggerer
     (:class:`~airflow_provider_rh.triggers.regionhalland.RegionHallandApiTrigger`), without a
     worker slot, after one poke in the worker (an endpoint that is already ready costs no
-    deferral). The check then has to be importable there: a dotted path string such as
+    deferral). ``timeout`` bounds each poke as well: the retries of a poke's call (429 with
+    ``Retry-After``, 5xx) stop where the timeout ends, and the task fails with
+    ``AirflowSensorTimeout`` then. ``poke_interval`` and ``timeout`` must be finite, not
+    negative (seconds or a timedelta); ``mode`` ``"poke"`` or ``"reschedule"``. The check then
+    has to be importable there: a dotted path string such as
     ``"mypackage.checks.units_ready"``, or a module-level function of such a module (not a
     lambda and not a function defined in the DAG file, which the triggerer never parses).
 
@@ -86,6 +110,7 @@ class RegionHallandApiSensor(WindowedMixin, BaseSensorOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
+        check_sensor_args(kwargs)
         super().__init__(**kwargs)
         check_window_args(window, query_params)
         self.window = window
@@ -102,6 +127,11 @@ class RegionHallandApiSensor(WindowedMixin, BaseSensorOperator):
         self.deferrable = deferrable
         # Fail at DAG parse time, not hours later in the triggerer.
         self.response_check = check_path(response_check) if deferrable and response_check else response_check
+        #: The clock of the timeout and the sleep of retry waits inside a poke: tests replace
+        #: them to count attempts on fake time. Airflow's own wait between pokes is its own.
+        self.clock: Callable[[], float] = time.monotonic
+        self.sleep: Callable[[float], None] = time.sleep
+        self._timeout_ends: float | None = None
 
     @cached_property
     def hook(self) -> RegionHallandHook:
@@ -113,18 +143,54 @@ class RegionHallandApiSensor(WindowedMixin, BaseSensorOperator):
             return import_check(self.response_check)
         return self.response_check
 
+    @cached_property
+    def _retry(self) -> RetryPolicy:
+        """The connection's retry policy, before any poke bounds it."""
+        return self.hook.tokens.retry
+
     def poke(self, context: Context) -> bool:
-        response = self.hook.request(
-            self.method,
-            self.path,
-            params=self.query_params,
-            headers=self.headers,
-            json=self.json,
-            resource=self.resource,
-            scopes=self.scopes,
-            raise_for_status=False,
-        )
+        ends = self._timeout_ends if self._timeout_ends is not None else self.clock() + self.timeout
+        budget = PokeBudget(ends, self.clock)
+        hook = self.hook
+        use_policy(hook.client, hook.tokens, budget.policy(self._retry, sleep=self.sleep))
+        try:
+            response = hook.request(
+                self.method,
+                self.path,
+                params=self.query_params,
+                headers=self.headers,
+                json=self.json,
+                resource=self.resource,
+                scopes=self.scopes,
+                timeout=budget.attempt_timeout(hook.config.timeout),
+                raise_for_status=False,
+            )
+        except PokeTimeout as exc:
+            raise self._timed_out(str(exc)) from None
+        except TransportError as exc:
+            if budget.spent():
+                raise self._timed_out(f"the last poke failed: {exc}") from exc
+            raise
+        if budget.cut_short(self._retry, response.status_code, self.method):
+            raise self._timed_out(f"the last poke was answered {response.status_code}")
         return self._ready(response)
+
+    def _timed_out(self, cause: str) -> AirflowSensorTimeout:
+        return AirflowSensorTimeout(
+            f"{self.method} {self.path} was not ready within the timeout of {self.timeout:g} s: {cause}."
+        )
+
+    def _ends(self, context: Context) -> float:
+        """Where the timeout ends on :attr:`clock`: from this try's start, or in reschedule mode
+        from the first reschedule (as Airflow counts it)."""
+        elapsed = 0.0
+        ti = context.get("ti") if self.reschedule else None
+        first = getattr(ti, "get_first_reschedule_date", None)
+        if first is not None:
+            started = first(context)
+            if started is not None:
+                elapsed = max(0.0, (datetime.now(timezone.utc) - started).total_seconds())
+        return self.clock() + self.timeout - elapsed
 
     def _ready(self, response: httpx.Response) -> bool:
         url = response.request.url.copy_with(query=None)
@@ -142,6 +208,7 @@ class RegionHallandApiSensor(WindowedMixin, BaseSensorOperator):
         return ready
 
     def execute(self, context: Context) -> Any:
+        self._timeout_ends = self._ends(context)
         if not self.deferrable:
             return super().execute(context)
         if self.poke(context):  # already there: no deferral round trip

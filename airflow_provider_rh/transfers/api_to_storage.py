@@ -117,7 +117,7 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        check_window_args(window, query_params)
+        check_window_args(window, query_params, pagination=pagination)
         # Checked now, so a mistake fails when the DAG is parsed rather than at run time.
         Pager(
             pagination,

@@ -20,8 +20,17 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_rh.core.client import api_error
 from airflow_provider_rh.core.http import make_async_client
-from airflow_provider_rh.exceptions import ApiError, ConfigurationError, RegionHallandError
+from airflow_provider_rh.core.retry import RetryPolicy
+from airflow_provider_rh.exceptions import ApiError, ConfigurationError, RegionHallandError, TransportError
 from airflow_provider_rh.hooks.regionhalland import RegionHallandHook
+from airflow_provider_rh.triggers._budget import (
+    PokeBudget,
+    PokeTimeout,
+    optional_seconds,
+    safe_payload,
+    seconds,
+    use_policy,
+)
 
 #: ``response_check(response) -> bool``; it gets the :class:`httpx.Response`, not parsed JSON.
 ResponseCheck = Callable[[httpx.Response], Any]
@@ -96,6 +105,14 @@ def check_path(check: ResponseCheck | str) -> str:
     return path
 
 
+class _PokeTimedOut(PokeTimeout):
+    """A :class:`PokeTimeout` that knows how many pokes were made."""
+
+    def __init__(self, message: str, *, pokes: int) -> None:
+        super().__init__(message, pokes=pokes)
+        self.pokes = pokes
+
+
 class _CheckFailed(Exception):
     """The user's response check raised; reported as an error event, not a trigger crash."""
 
@@ -113,8 +130,11 @@ class RegionHallandApiTrigger(BaseTrigger):
     exception's class name (``"ApiError"`` adds ``status_code`` and ``url``), or
     ``"response_check"``. ``timeout`` counts from the start of :meth:`run`, so it starts
     again if the triggerer restarts; the sensor also sets the deferral's own timeout, which
-    Airflow keeps across restarts. Headers given here are stored with the trigger in the metadata
-    database: keep secrets out of them (the token and subscriber key are added per request).
+    Airflow keeps across restarts. It bounds each poke too: retries inside a poke (429,
+    ``Retry-After``, 5xx) stop where the timeout ends. Every text in an event is redacted and
+    cut short, since events are stored in the metadata database. Headers given here are stored
+    with the trigger in the metadata database: keep secrets out of them (the token and
+    subscriber key are added per request).
 
     .. code-block:: python
 
@@ -148,8 +168,8 @@ class RegionHallandApiTrigger(BaseTrigger):
         self.scopes = scopes
         self.response_check = response_check
         self.not_found_ok = not_found_ok
-        self.poke_interval = poke_interval
-        self.timeout = timeout
+        self.poke_interval = seconds(poke_interval, name="poke_interval")
+        self.timeout = optional_seconds(timeout, name="timeout")
         #: The polling loop's clock and sleep (not serialized): tests replace them to poll
         #: without waiting, so timeouts are counted in pokes, not in machine speed.
         self.clock: Callable[[], float] = time.monotonic
@@ -177,6 +197,8 @@ class RegionHallandApiTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:
             payload = await self._wait()
+        except _PokeTimedOut as exc:
+            payload = self._timed_out(str(exc), exc.pokes)
         except _CheckFailed as exc:
             payload = {"status": "error", "reason": "response_check", "message": str(exc)}
         except ApiError as exc:
@@ -189,29 +211,52 @@ class RegionHallandApiTrigger(BaseTrigger):
             }
         except RegionHallandError as exc:
             payload = {"status": "error", "reason": type(exc).__name__, "message": str(exc)}
-        yield TriggerEvent(payload)  # type: ignore[no-untyped-call]
+        yield TriggerEvent(safe_payload(payload))  # type: ignore[no-untyped-call]
+
+    def _timed_out(self, cause: str, pokes: int) -> dict[str, Any]:
+        return {
+            "status": "error",
+            "reason": "timeout",
+            "message": f"{self.method} {self.path} was not ready after {pokes} pokes within the timeout "
+            f"of {self.timeout} s: {cause}.",
+            "pokes": pokes,
+        }
 
     async def _wait(self) -> dict[str, Any]:
         """Poke until ready or out of time; the event payload."""
         started = self.clock()
+        budget = PokeBudget(None if self.timeout is None else started + self.timeout, self.clock)
         check = import_check(self.response_check) if self.response_check else None
         hook = RegionHallandHook(self.regionhalland_conn_id)
         config = await hook.aget_config()
+        base = hook.tokens.retry or RetryPolicy()
         # The connection's own client: TLS settings as an ssl context (a CA bundle path given to
         # httpx as a string is deprecated), and the per-attempt deadline.
         async with make_async_client(config) as client:
             for pokes in itertools.count(1):
-                response = await hook.arequest(
-                    self.method,
-                    self.path,
-                    params=self.query_params,
-                    headers=self.headers,
-                    json=self.json,
-                    resource=self.resource,
-                    scopes=self.scopes,
-                    raise_for_status=False,
-                    client=client,
-                )
+                # This poke's retries end where the timeout ends (waits on the trigger's clock).
+                use_policy(hook.client, hook.tokens, budget.policy(base, async_sleep=self.sleep))
+                try:
+                    response = await hook.arequest(
+                        self.method,
+                        self.path,
+                        params=self.query_params,
+                        headers=self.headers,
+                        json=self.json,
+                        resource=self.resource,
+                        scopes=self.scopes,
+                        timeout=budget.attempt_timeout(config.timeout),
+                        raise_for_status=False,
+                        client=client,
+                    )
+                except PokeTimeout as exc:
+                    raise _PokeTimedOut(str(exc), pokes=pokes) from None
+                except TransportError as exc:
+                    if budget.spent():
+                        raise _PokeTimedOut(f"the last poke failed: {exc}", pokes=pokes) from None
+                    raise
+                if budget.cut_short(base, response.status_code, self.method):
+                    raise _PokeTimedOut(f"the last poke was answered {response.status_code}", pokes=pokes)
                 if self._ready(response, check):
                     return {
                         "status": "success",
@@ -221,8 +266,8 @@ class RegionHallandApiTrigger(BaseTrigger):
                         "elapsed": round(self.clock() - started, 3),
                     }
                 wait = self.poke_interval
-                if self.timeout is not None:
-                    remaining = started + self.timeout - self.clock()
+                remaining = budget.remaining()
+                if remaining is not None:
                     if remaining <= 0:
                         return {
                             "status": "error",
