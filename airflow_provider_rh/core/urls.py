@@ -27,6 +27,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+_SHOWN_MAX = 100
+
+
 def shown(url: str) -> str:
     """The URL without credentials or query, safe for a message."""
     try:
@@ -35,6 +38,12 @@ def shown(url: str) -> str:
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
         return "<unparsable URL>"
+    if not parts.scheme or not parts.netloc:
+        # Not URL-shaped: echo what was typed (no query, nothing before an @), not a rebuilt form.
+        typed = url.split("?", 1)[0].split("#", 1)[0]
+        if "@" in typed:
+            typed = "...@" + typed.rpartition("@")[2]
+        return typed if len(typed) <= _SHOWN_MAX else typed[:_SHOWN_MAX] + "..."
     if ":" in host:
         host = f"[{host}]"
     return f"{parts.scheme}://{host}{port}{parts.path}"
