@@ -142,6 +142,7 @@ class RegionHallandApiSensor(WindowedMixin, BaseSensorOperator):
         return ready
 
     def execute(self, context: Context) -> Any:
+        self.log_window()
         if not self.deferrable:
             return super().execute(context)
         if self.poke(context):  # already there: no deferral round trip
