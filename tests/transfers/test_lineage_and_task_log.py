@@ -2,8 +2,8 @@
 
 Checks what a user of a lineage backend (Marquez) gets: one input dataset for the API endpoint
 and one output per landed file, local and on S3 (moto), named per the OpenLineage naming spec;
-and what a user reading the task log sees: the window line beside the pull's own lines. A subprocess, so OpenLineage reads its configuration from the
-environment as it does in a deployment.
+and what a user reading the task log sees: the window line beside the pull's own lines. A
+subprocess, so OpenLineage reads its configuration from the environment as in a deployment.
 """
 
 from __future__ import annotations
