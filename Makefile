@@ -5,8 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := tests/oidc_server/node_modules/.package-lock.json
 BENCH_STAMP := $(VENV)/.bench-stamp
+RELEASE_STAMP := $(VENV)/.release-stamp
 
-.PHONY: demo test test-scheduler fuzz lint sandbox bench bench-smoke install clean browser-test deploy-test matrix
+.PHONY: demo test test-scheduler fuzz lint sandbox bench bench-smoke install clean browser-test deploy-test matrix dist wheel-test
 
 install: $(STAMP)
 
@@ -70,10 +71,25 @@ browser-test: $(STAMP)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test,browser]'
 	$(BIN)/python -m pytest tests_browser -p no:cacheprovider
 
+$(RELEASE_STAMP): $(STAMP)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test,release]'
+	touch $(RELEASE_STAMP)
+
+## The release artifacts in dist/: sdist and wheel (uv build, isolated), checked by twine --strict.
+dist: $(RELEASE_STAMP)
+	rm -rf dist
+	$(BIN)/uv build --quiet --out-dir dist .
+	$(BIN)/twine check --strict dist/*
+
+## The built wheel as users install it: a fresh venv (not the checkout) with Airflow, rh-register,
+## rh-sandbox and the example DAG under `airflow dags test` in a folder outside the checkout.
+wheel-test: dist
+	$(BIN)/python scripts/ci/wheel_test.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy airflow_provider_rh
 
 clean:
-	rm -rf $(VENV) .demo .matrix tests/oidc_server/node_modules
+	rm -rf $(VENV) .demo .matrix dist tests/oidc_server/node_modules

@@ -66,9 +66,16 @@ class WindowedMixin:
         )
         if parent is self and self.window is not None and self.run_window is not None:
             self.query_params = {**(self.query_params or {}), **self.window.query(self.run_window)}
-            log = getattr(self, "log", None)
-            if log is not None:
-                log.info("%s", describe(self.window, self.run_window))
+
+    def log_window(self) -> None:
+        """Log the window line from ``execute``, beside the pull's own lines.
+
+        Not while rendering: Airflow folds what is logged before ``execute`` into the collapsed
+        pre-execute section of the task log, where nobody looks for it.
+        """
+        log = getattr(self, "log", None)
+        if log is not None and self.window is not None and self.run_window is not None:
+            log.info("%s", describe(self.window, self.run_window))
 
 
 def check_window_args(window: TimeWindow | None, query_params: Any, *, pagination: Any = None) -> None:

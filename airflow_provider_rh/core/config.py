@@ -289,13 +289,14 @@ def _base_url(host: str | None, port: int | None, insecure: bool) -> str | None:
     text = _text(host)
     if text is None:
         return None
+    typed = text
     if "://" not in text:
         text = f"https://{text}"
     problem = url_problem(text, allow_insecure_http=insecure)
     if problem:
         raise ConfigurationError(
             f"{describe('host')} {problem}; it should be the API base URL, e.g. "
-            f"https://api.example.se/hsainfo/v1, got {shown(text)!r}.",
+            f"https://api.example.se/hsainfo/v1, got {shown(typed)!r}.",
             field="host",
         )
     parts = urlsplit(text)

@@ -29,6 +29,7 @@ def is_loopback(host: str) -> bool:
 
 #: Characters of a URL's path shown in a message; a longer one is cut, its length said.
 SHOWN_PATH_CHARS = 200
+_SHOWN_MAX = 100
 
 
 def shown(url: str) -> str:
@@ -40,6 +41,12 @@ def shown(url: str) -> str:
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
         return "<unparsable URL>"
+    if not parts.scheme or not parts.netloc:
+        # Not URL-shaped: echo what was typed (no query, nothing before an @), not a rebuilt form.
+        typed = url.split("?", 1)[0].split("#", 1)[0]
+        if "@" in typed:
+            typed = "...@" + typed.rpartition("@")[2]
+        return typed if len(typed) <= _SHOWN_MAX else typed[:_SHOWN_MAX] + "..."
     if ":" in host:
         host = f"[{host}]"
     path = parts.path

@@ -111,6 +111,7 @@ class RegionHallandApiOperator(WindowedMixin, BaseOperator):
         return RegionHallandHook(self.regionhalland_conn_id)
 
     def execute(self, context: Context) -> Any:
+        self.log_window()
         response = self.hook.request(
             self.method,
             self.path,

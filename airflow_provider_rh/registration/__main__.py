@@ -7,7 +7,9 @@
         --resource hsainfoapi.regionhalland.se --scopes hsainfoapi.read
 
 Secrets never go on the command line (shell history, ``ps``): a passphrase is asked for, or
-read from the environment variable you name, and so is the subscriber key.
+read from the environment variable you name, and so is the subscriber key; the connection,
+secrets included, goes to a file of mode 600, and what is printed reads it from there.
+Inputs are checked and files written without following links in ``_inputs``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from airflow_provider_rh.core.credentials import load_credentials
-from airflow_provider_rh.exceptions import RegionHallandError
+from airflow_provider_rh.exceptions import CertificateError, RegionHallandError
+from airflow_provider_rh.registration._inputs import (
+    MAX_CERTIFICATE_BYTES,
+    UsageError,
+    check_conn_id,
+    check_days,
+    check_folder,
+    check_name,
+    check_organization,
+    check_passphrase,
+    check_target,
+    env_name,
+    is_shell_name,
+    write_file,
+)
 from airflow_provider_rh.registration import rotate
 from airflow_provider_rh.registration.material import (
     DEFAULT_DAYS,
@@ -32,10 +48,6 @@ from airflow_provider_rh.registration.material import (
     self_signed_certificate,
     thumbprints,
 )
-
-
-class UsageError(Exception):
-    """A mistake on the command line or in the files named; the message says what to do."""
 
 
 def _secret_from_env(name: str | None, what: str) -> str | None:
@@ -48,30 +60,22 @@ def _secret_from_env(name: str | None, what: str) -> str | None:
 
 
 def _ask_passphrase() -> str:
-    first = getpass.getpass("Passphrase for the new private key: ")
-    if len(first) < 12:
-        raise UsageError("Use a passphrase of at least 12 characters.")
+    first = check_passphrase(getpass.getpass("Passphrase for the new private key: "), source="typed")
     if getpass.getpass("Same passphrase again: ") != first:
         raise UsageError("The two passphrases differ; nothing was written.")
     return first
 
 
-def _write(path: Path, text: str, *, private: bool, force: bool) -> None:
-    if path.exists() and not force:
-        raise UsageError(f"{path} exists; nothing was overwritten (use --force to replace it).")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    fd = os.open(path, flags, 0o600 if private else 0o644)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    if private:
-        os.chmod(path, 0o600)
-
-
 def cmd_new(args: argparse.Namespace) -> int:
-    name: str = args.name
+    name = check_name(args.name)
+    organization = check_organization(args.organization)
+    days = check_days(args.days)
     out = Path(args.out or name)
+    check_folder(out)
     passphrase = _secret_from_env(args.passphrase_env, "key passphrase")
-    if passphrase is None and args.encrypt:
+    if passphrase is not None:
+        check_passphrase(passphrase, source=f"${args.passphrase_env}")
+    elif args.encrypt:
         passphrase = _ask_passphrase()
     targets = {
         "key": out / f"{name}.key.pem",
@@ -79,21 +83,17 @@ def cmd_new(args: argparse.Namespace) -> int:
         "bundle": out / f"{name}.pem",
         "csr": out / f"{name}.csr.pem",
     }
-    if not args.force:
-        for path in targets.values():
-            if path.exists():
-                raise UsageError(f"{path} exists; nothing was written (use --force to replace it).")
-    out.mkdir(parents=True, exist_ok=True)
+    for path in targets.values():  # all refused before any is written
+        check_target(path, force=args.force)
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = new_private_key(passphrase)
-    cert = self_signed_certificate(
-        key, name, passphrase=passphrase, organization=args.organization, days=args.days
-    )
-    _write(targets["key"], key, private=True, force=args.force)
-    _write(targets["certificate"], cert, private=False, force=args.force)
-    _write(targets["bundle"], cert + key, private=True, force=args.force)
+    cert = self_signed_certificate(key, name, passphrase=passphrase, organization=organization, days=days)
+    write_file(targets["key"], key, private=True, force=args.force)
+    write_file(targets["certificate"], cert, private=False, force=args.force)
+    write_file(targets["bundle"], cert + key, private=True, force=args.force)
     if args.csr:
-        csr = certificate_signing_request(key, name, passphrase=passphrase, organization=args.organization)
-        _write(targets["csr"], csr, private=False, force=args.force)
+        csr = certificate_signing_request(key, name, passphrase=passphrase, organization=organization)
+        write_file(targets["csr"], csr, private=False, force=args.force)
     prints = thumbprints(cert)
     print(f"Wrote to {out}/:")
     kind = "private key (encrypted)" if passphrase else "private key"
@@ -113,19 +113,37 @@ def cmd_new(args: argparse.Namespace) -> int:
 def cmd_thumbprints(args: argparse.Namespace) -> int:
     path = Path(args.certificate)
     try:
-        text = path.read_text()
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CERTIFICATE_BYTES + 1)
     except OSError as exc:
         raise UsageError(f"Cannot read {path}: {exc.strerror}.") from exc
-    print(*thumbprints(text).lines(), sep="\n")
+    if len(data) > MAX_CERTIFICATE_BYTES:
+        raise UsageError(f"{path} is over {MAX_CERTIFICATE_BYTES} bytes: not a certificate file.")
+    print(*thumbprints(data).lines(), sep="\n")
     return 0
 
 
 def cmd_connection(args: argparse.Namespace) -> int:
+    conn_id = check_conn_id(args.conn_id)
     path = Path(args.certificate_path).expanduser().resolve()
     passphrase = _secret_from_env(args.passphrase_env, "key passphrase")
     subscriber_key = _secret_from_env(args.subscriber_key_env, "subscriber key")
     # Load it the way the hook will, so a wrong file or passphrase shows now, not at the first run.
-    credentials = load_credentials(certificate_path=path, passphrase=passphrase)
+    try:
+        credentials = load_credentials(certificate_path=path, passphrase=passphrase)
+    except CertificateError as exc:
+        if exc.field != "private_key_passphrase":
+            raise
+        if passphrase is None:
+            raise UsageError(
+                f"The private key in {path} is encrypted: put its passphrase in an environment "
+                "variable and name it with --passphrase-env, e.g. `read -rs RH_KEY_PASSPHRASE && "
+                "export RH_KEY_PASSPHRASE`, then --passphrase-env RH_KEY_PASSPHRASE."
+            ) from None
+        raise UsageError(
+            f"The passphrase in ${args.passphrase_env} (--passphrase-env) does not open the private key "
+            f"in {path}: it is wrong, or the key text is damaged."
+        ) from None
     connection = connection_for(
         client_id=args.client_id,
         auth_url=args.auth_url,
@@ -137,15 +155,32 @@ def cmd_connection(args: argparse.Namespace) -> int:
         passphrase=passphrase,
         test_path=args.test_path,
     )
-    text = json.dumps(connection)
-    env_name = f"AIRFLOW_CONN_{args.conn_id.upper()}"
+    # Airflow's connections file (``airflow connections import``, LocalFilesystemBackend): the
+    # secrets stay in a file of mode 600 and never reach a command line or shell history.
+    output = Path(args.output or f"{conn_id}.json")
+    if output.parent != Path():
+        check_folder(output.parent)
+    write_file(output, json.dumps({conn_id: connection}, indent=2) + "\n", private=True, force=args.force)
+    shown_path = shlex.quote(str(output))
+    variable = env_name(conn_id)
     print(f"# Certificate {credentials.subject}, x5t {credentials.x5t}, file {path}")
+    print(f"# Wrote {output} (mode 600): connection {conn_id}, secrets included; keep it like the key.")
     if subscriber_key is None:
-        print("# Replace the subscriber key placeholder (or use --subscriber-key-env).")
-    print("# As an environment variable:")
-    print(f"{env_name}={shlex.quote(text)}")
-    print("# Or stored in Airflow's database:")
-    print(f"airflow connections add {shlex.quote(args.conn_id)} --conn-json {shlex.quote(text)}")
+        print("# Replace the subscriber key placeholder in it (or use --subscriber-key-env).")
+    print("# Stored in Airflow's database:")
+    print(f"airflow connections import {shown_path}")
+    print("# Or as an environment variable, read from the file:")
+    value = (
+        "\"$(python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))[sys.argv[2]]))' "
+        f'{shown_path} {shlex.quote(conn_id)})"'
+    )
+    if is_shell_name(variable):
+        print(f"export {variable}={value}")
+    else:
+        print(f"# {variable} is what Airflow reads for {conn_id!r}, but a shell variable name cannot hold")
+        print("# '-' or '.': set it with env (or in a container's or service's environment), or use an id")
+        print(f"# of letters, digits and '_' (--conn-id {conn_id.replace('-', '_').replace('.', '_')}).")
+        print(f"env {shlex.quote(variable + '=')}{value} airflow connections test {shlex.quote(conn_id)}")
     return 0
 
 
@@ -184,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     conn.add_argument("--subscriber-key-env", metavar="VAR", help="read the subscriber key from $VAR")
     conn.add_argument("--passphrase-env", metavar="VAR", help="read the key's passphrase from $VAR")
     conn.add_argument("--conn-id", default="regionhalland_default", help="Airflow connection id")
+    conn.add_argument(
+        "--output", metavar="FILE", help="where the connection goes (mode 600; default: <conn-id>.json)"
+    )
+    conn.add_argument("--force", action="store_true", help="replace an existing --output file")
     conn.set_defaults(run=cmd_connection)
     rotate.add_parsers(sub)  # rotate, status: a certificate rotation (docs/rotation.md)
     return parser

@@ -136,13 +136,18 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def thumbprints(certificate_pem: str) -> Thumbprints:
-    """Thumbprints of a PEM certificate (public information, safe to mail to the region)."""
+def thumbprints(certificate: str | bytes) -> Thumbprints:
+    """Thumbprints of a PEM or DER certificate (public information, safe to mail to the region)."""
+    data = certificate.encode() if isinstance(certificate, str) else certificate
     try:
-        cert = x509.load_pem_x509_certificate(certificate_pem.encode())
+        if b"-----BEGIN" in data:
+            cert = x509.load_pem_x509_certificate(data)
+        else:
+            cert = x509.load_der_x509_certificate(data)
     except ValueError as exc:
         raise CertificateError(
-            "Not a PEM certificate (-----BEGIN CERTIFICATE-----).", field="certificate"
+            "Not a certificate: expected PEM (-----BEGIN CERTIFICATE-----) or DER (.cer, .der).",
+            field="certificate",
         ) from exc
     der = cert.public_bytes(serialization.Encoding.DER)
     # SHA-1 is what x5t is defined as (RFC 7515 4.1.7); it names the certificate, it protects nothing.

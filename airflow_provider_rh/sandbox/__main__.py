@@ -37,7 +37,7 @@ EPILOG = (
     "Serves /adfs/.well-known/openid-configuration, /adfs/discovery/keys, POST /adfs/oauth2/token/ and "
     "/hsainfo/v1/{health,units,units/link,units/cursor,units/offset,units/pages,units/odata,units/ID}. "
     "The first start makes a client certificate, client id and subscriber key in the state folder; "
-    "later starts reuse them."
+    "later starts reuse them. The sample data, page sizes and every endpoint: docs/sandbox.md."
 )
 BANNER = (
     "rh-sandbox: a TEST DOUBLE of Region Halland's AD FS and API gateway, with made-up data and "
@@ -67,7 +67,13 @@ _OPTIONS: dict[str, list[_Option]] = {
     ],
     "data and tokens": [
         ("--unit-count", 10_000, int, "number of records in the sample API"),
-        ("--epoch", DEFAULT_EPOCH.isoformat(), _utc, "'updated' of record 0; record i has epoch + i * step"),
+        (
+            "--epoch",
+            DEFAULT_EPOCH.isoformat(),
+            _utc,
+            "time origin of the data: ids run 1..unit-count and record id i has 'updated' = epoch + "
+            "i * step, so the first record is one step after the epoch (docs/sandbox.md)",
+        ),
         ("--step-seconds", 300, int, "seconds between consecutive records' 'updated'"),
         ("--token-lifetime", 3600, int, "access token lifetime in seconds (short ones expire mid-run)"),
         ("--clock-skew", 60.0, float, "seconds of clock tolerance on client assertions"),

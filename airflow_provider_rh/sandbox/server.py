@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import uvicorn
 from joserfc.jwk import RSAKey
@@ -141,9 +142,12 @@ class Sandbox:
     @property
     def connection(self) -> dict[str, Any]:
         """The Airflow connection (JSON form) that reaches this sandbox."""
+        base = urlsplit(self.base_url)
         return {
             "conn_type": "regionhalland",
             "host": self.base_url,
+            # Airflow 3.3.1-3.3.2's Test button needs a port (docs/troubleshooting.md).
+            "port": base.port or {"https": 443, "http": 80}.get(base.scheme),
             "login": self.client_id,
             "password": self.subscription_key,
             "extra": {

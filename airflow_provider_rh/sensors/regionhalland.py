@@ -209,6 +209,7 @@ class RegionHallandApiSensor(WindowedMixin, BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         self._timeout_ends = self._ends(context)
+        self.log_window()
         if not self.deferrable:
             return super().execute(context)
         if self.poke(context):  # already there: no deferral round trip

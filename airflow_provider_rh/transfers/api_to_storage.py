@@ -171,6 +171,7 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
         return ObjectStoragePath(self.destination, conn_id=self.destination_conn_id)
 
     def execute(self, context: Context) -> dict[str, Any]:
+        self.log_window()
         target = self.target()
         protocol = target.protocol or "file"
         sink = RecordSink(

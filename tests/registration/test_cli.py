@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 import stat
 import subprocess
 import sys
@@ -18,6 +17,17 @@ from airflow_provider_rh.sandbox import Sandbox, SandboxConfig
 NAME = "minklient.mindoman.se"
 HSAINFO = "hsainfoapi.regionhalland.se"
 PASSPHRASE = "correct horse battery staple"
+
+
+def _shell_value(line: str, variable: str, cwd: Path) -> str:
+    """Run a printed line in bash, with the venv's Python as python3, and return the variable."""
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    script = f'{line}\nprintf %s "${variable}"'
+    result = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, cwd=cwd, env=env, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 def _files(folder: Path) -> dict[str, Path]:
@@ -79,11 +89,16 @@ def test_a_registered_client_reaches_the_api(tmp_path: Path, monkeypatch, capsys
                 "--auth-url", sb.token_url, "--host", sb.base_url, "--resource", HSAINFO,
                 "--scopes", "hsainfoapi.read", "--test-path", "/health",
                 "--subscriber-key-env", "RH_TEST_SUBSCRIBER_KEY", "--conn-id", "rh_registered"]  # fmt: skip
+        monkeypatch.chdir(tmp_path)
         assert main(args) == 0
         printed = capsys.readouterr().out
-        [line] = [line for line in printed.splitlines() if line.startswith("AIRFLOW_CONN_RH_REGISTERED=")]
-        value = shlex.split(line)[0].partition("=")[2]
+        # No secret on a line to paste: the printed line reads the file it wrote.
+        assert sb.subscription_key not in printed
+        [line] = [x for x in printed.splitlines() if x.startswith("export AIRFLOW_CONN_RH_REGISTERED=")]
+        value = _shell_value(line, "AIRFLOW_CONN_RH_REGISTERED", tmp_path)
         assert json.loads(value)["login"] == client_id
+        assert json.loads(value)["password"] == sb.subscription_key
+        assert stat.S_IMODE((tmp_path / "rh_registered.json").stat().st_mode) == 0o600
         monkeypatch.setenv("AIRFLOW_CONN_RH_REGISTERED", value)
         ok, message = RegionHallandHook("rh_registered").test_connection()
     assert ok, message

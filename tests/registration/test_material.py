@@ -73,7 +73,7 @@ def test_a_wrong_passphrase_is_named():
     key = new_private_key("the right passphrase", key_size=2048)
     with pytest.raises(CertificateError, match="passphrase"):
         self_signed_certificate(key, NAME, passphrase="a wrong passphrase")
-    with pytest.raises(CertificateError, match="PEM certificate"):
+    with pytest.raises(CertificateError, match="Not a certificate"):
         thumbprints("not a certificate")
 
 

@@ -45,6 +45,7 @@ def test_connection_has_the_documented_shape(tmp_path: Path) -> None:
     assert conn == {
         "conn_type": "regionhalland",
         "host": f"http://127.0.0.1:{sb.port}/hsainfo/v1",
+        "port": sb.port,
         "login": sb.client_id,
         "password": sb.subscription_key,
         "extra": {
