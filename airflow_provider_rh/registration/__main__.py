@@ -25,6 +25,7 @@ from pathlib import Path
 
 from airflow_provider_rh.core.credentials import load_credentials
 from airflow_provider_rh.exceptions import CertificateError, RegionHallandError
+from airflow_provider_rh.registration import rotate
 from airflow_provider_rh.registration._inputs import (
     MAX_CERTIFICATE_BYTES,
     UsageError,
@@ -39,7 +40,6 @@ from airflow_provider_rh.registration._inputs import (
     is_shell_name,
     write_file,
 )
-from airflow_provider_rh.registration import rotate
 from airflow_provider_rh.registration.material import (
     DEFAULT_DAYS,
     certificate_signing_request,
