@@ -70,8 +70,11 @@ _SCHEMA: dict[str, dict[str, Any]] = {
     "private_key": {"type": ["string", "null"], "format": "multiline"},
     "private_key_passphrase": {"type": ["string", "null"], "format": "password"},
     "subscription_key_header": {"type": ["string", "null"], "default": "Ocp-Apim-Subscription-Key"},
-    "assertion_header": {"type": ["string", "null"], "default": "x5t"},
-    "verify": {"type": ["string", "null"], "default": "true"},
+    # No stored defaults for these two: Airflow hands every string in the extra to its secrets
+    # masker, which warns in every task log about a value as short as "x5t" or "true" (users read
+    # that as a security problem). Empty means the default, which the help text states.
+    "assertion_header": {"type": ["string", "null"]},
+    "verify": {"type": ["string", "null"]},
     "timeout": {"type": ["number", "null"], "default": 30},
     "allow_insecure_http": {"type": ["boolean", "null"]},
     "next_certificate": {"type": ["string", "null"], "format": "multiline"},

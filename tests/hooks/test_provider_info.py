@@ -129,3 +129,18 @@ def test_airflow_3_0_and_3_1_build_the_same_form_from_the_hook(monkeypatch):
         assert dumped["description"] == CONN_FIELDS[name]["description"], name
     assert widgets["private_key_passphrase"].param.dump()["schema"]["format"] == "password"
     assert widgets["allow_insecure_http"].param.dump()["schema"]["type"] == ["boolean", "null"]
+
+
+def test_no_form_default_is_a_string_airflows_masker_warns_about():
+    """Airflow passes every string of a connection's extra to its secrets masker, which logs
+    "Skipping masking for a secret as it's too short" for one under its minimum length; a form
+    default lands in every saved connection, so none may be such a string."""
+    from airflow.sdk._shared.secrets_masker.secrets_masker import SecretsMasker
+
+    minimum = SecretsMasker().min_length_to_mask
+    short = {
+        name: field["schema"]["default"]
+        for name, field in CONN_FIELDS.items()
+        if isinstance(field["schema"].get("default"), str) and len(field["schema"]["default"]) < minimum
+    }
+    assert short == {}
