@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from airflow_provider_rh.core import redact
 from airflow_provider_rh.core.config import ClientConfig
 from airflow_provider_rh.core.fields import describe
 from airflow_provider_rh.core.http import MAX_API_RESPONSE_BYTES, asend, send
@@ -77,7 +78,8 @@ def resolve_url(base_url: str | None, path_or_url: str) -> str:
 def api_error(response: httpx.Response) -> ApiError:
     """An ``ApiError`` for a non-2xx response, with what the server said and what to check."""
     url = str(response.request.url.copy_with(query=None)) if response.request else ""
-    body = response.text[:BODY_EXCERPT_CHARS] if response.content else ""
+    # Redacted, escaped and cut, saying how much more there was.
+    body = redact.shown(response.text, BODY_EXCERPT_CHARS) if response.content else ""
     status = response.status_code
     advice = {
         401: f" The gateway refused the subscriber key or the token; check {describe('password')} is "
