@@ -28,7 +28,7 @@ from airflow_provider_rh.transfers._formats import (
 from airflow_provider_rh.transfers._lineage import api_dataset, storage_dataset
 from airflow_provider_rh.transfers._progress import DEFAULT_INTERVAL, Progress
 from airflow_provider_rh.transfers._pull import pull
-from airflow_provider_rh.transfers._sink import RecordSink
+from airflow_provider_rh.transfers._sink import RecordSink, TryIdentity
 from airflow_provider_rh.windows import TimeWindow
 
 if TYPE_CHECKING:
@@ -181,6 +181,7 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
             row_group_size=self.parquet_row_group_size,
             gzip_level=self.gzip_level,
             destination=self.destination,
+            owner=TryIdentity.from_context(context),  # its temporaries are this try's alone
         )
         pager = Pager(
             self.pagination,

@@ -56,7 +56,7 @@ def test_the_supported_curves_load(curve):
 
 
 def test_a_short_rsa_key_is_refused_with_the_minimum():
-    certificate, private_key = _pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=1024))
+    certificate, private_key = _pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=1024))  # noqa: S505
     with pytest.raises(CertificateError, match="has 1024 bits, fewer than the 2048") as info:
         load_credentials(certificate=certificate, private_key=private_key)
     assert info.value.field == "private_key"
