@@ -429,9 +429,14 @@ RESERVED_HEADERS = frozenset(
 )
 
 
+def is_header_name(name: str) -> bool:
+    """Whether ``name`` is an HTTP header name (an RFC 9110 token)."""
+    return bool(name) and all(char in _TOKEN_CHARS for char in name)
+
+
 def header_name_problem(name: str) -> str | None:
     """Why ``name`` cannot be a header the provider lets a user set, or ``None``."""
-    if not name or any(char not in _TOKEN_CHARS for char in name):
+    if not is_header_name(name):
         return "is not an HTTP header name (letters, digits and - only, as in Ocp-Apim-Subscription-Key)"
     if name.lower() in RESERVED_HEADERS:
         return f"is a header the provider or HTTP sets itself ({name}), which it would replace"

@@ -42,6 +42,7 @@ import math
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 
 MASK = "***"
@@ -142,8 +143,8 @@ class _Registry:
         self.expiry: dict[str, float] = {}  # value -> expiry (math.inf: kept for good)
         self.heap: list[tuple[float, str]] = []  # short-lived values by expiry (may be stale)
         self.whole: dict[str, dict[str, int]] = {}  # first 4 chars -> {value: refcount}
-        self.windows: dict[str, int] = {}  # every FRAGMENT_CHARS window -> refcount
-        self.probes: dict[str, int] = {}  # every PROBE_CHARS piece -> refcount
+        self.windows: Counter[str] = Counter()  # every FRAGMENT_CHARS window -> refcount
+        self.probes: Counter[str] = Counter()  # every PROBE_CHARS piece -> refcount
         self.short_lived = 0
 
     # -- registering and forgetting --------------------------------------------------------
@@ -191,10 +192,13 @@ class _Registry:
             if not bucket:
                 del self.whole[value[:MIN_SECRET_CHARS]]
             return
-        for i in range(len(value) - FRAGMENT_CHARS + 1):
-            _count(self.windows, value[i : i + FRAGMENT_CHARS], delta)
-        for i in range(len(value) - PROBE_CHARS + 1):
-            _count(self.probes, value[i : i + PROBE_CHARS], delta)
+        for table, size in ((self.windows, FRAGMENT_CHARS), (self.probes, PROBE_CHARS)):
+            pieces = [value[i : i + size] for i in range(len(value) - size + 1)]
+            if delta > 0:
+                table.update(pieces)  # Counter.update counts in C
+            else:
+                for piece in pieces:
+                    _count(table, piece, -1)
 
     # -- scanning ---------------------------------------------------------------------------
     def spans(self, text: str) -> list[tuple[int, int]]:

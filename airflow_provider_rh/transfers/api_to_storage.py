@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from airflow.sdk import BaseOperator
 
+from airflow_provider_rh._arguments import check_arguments
 from airflow_provider_rh._windowing import WindowedMixin, check_window_args
 from airflow_provider_rh.core.retry import RetryPolicy, RetryStats
 from airflow_provider_rh.hooks.regionhalland import RegionHallandHook
@@ -116,6 +117,24 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
         http_retry: RetryPolicy | None = None,
         **kwargs: Any,
     ) -> None:
+        check_arguments(  # by type and range when the DAG is parsed
+            type(self).__name__,
+            path=path,
+            destination=destination,
+            query_params=query_params,
+            headers=headers,
+            destination_conn_id=destination_conn_id,
+            max_pages=max_pages,
+            max_records_per_file=max_records_per_file,
+            max_concurrency=max_concurrency,
+            resource=resource,
+            scopes=scopes,
+            regionhalland_conn_id=regionhalland_conn_id,
+            parquet_row_group_size=parquet_row_group_size,
+            gzip_level=gzip_level,
+            progress_interval=progress_interval,
+            allow_empty_interval=allow_empty_interval,
+        )
         super().__init__(**kwargs)
         check_window_args(window, query_params)
         # Checked now, so a mistake fails when the DAG is parsed rather than at run time.
