@@ -240,9 +240,9 @@ def _normalize_extras(extra: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(extras) - set(KNOWN_EXTRAS))
     if unknown:
         raise ConfigurationError(
-            f"Unknown connection extra(s) {', '.join(unknown)}: check the spelling; known extras "
-            f"are {', '.join(KNOWN_EXTRAS)}.",
-            field=unknown[0],
+            f"Unknown connection extra(s) {', '.join(repr(redact.shown(key, 60)) for key in unknown[:10])}: "
+            f"check the spelling; known extras are {', '.join(KNOWN_EXTRAS)}.",
+            field=unknown[0] or "extra",  # an empty key names no field of its own
         )
     return extras
 
