@@ -16,25 +16,37 @@
 
 Errors carry their context as attributes; nobody needs to parse the message. Messages never
 contain a secret, by construction: the base class runs the message and every text attribute
-through :func:`airflow_provider_rh.core.redact.redact`, which masks every registered secret (key
-material, passphrase, subscriber key, client assertions, tokens) and anything shaped like a
-credential, whichever server text or call site the message came from.
+through :func:`airflow_provider_rh.core.redact.shown`, which masks every registered secret (key
+material, passphrase, subscriber key, client assertions, tokens), every fragment of one, and
+anything shaped like a credential, whichever server text or call site the message came from.
+The same call escapes control characters (a message is one line: the provider's own messages
+hold no line breaks, so a server's ``\r\n`` or ESC shows as ``\r\n`` or ``\x1b`` and cannot forge
+a log line) and leaves out the middle of a message beyond :data:`MESSAGE_CHARS` (its end, which
+says what to do, stays).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_rh.core.redact import redact
+from airflow_provider_rh.core.redact import clipped, redact
+
+#: Longest message or text attribute: the provider's words plus an excerpt of server text
+#: (itself cut at 500 characters) fit many times over; a listing of a hostile page's keys not.
+MESSAGE_CHARS = 4000
+#: Characters kept from the end of an overlong message.
+_TAIL_CHARS = 1000
 
 
 class RegionHallandError(Exception):
     """Base class of every error raised by ``airflow_provider_rh``; never carries a secret."""
 
     def __init__(self, message: str = "", **context: Any) -> None:
-        super().__init__(redact(str(message)))
+        super().__init__(clipped(str(message), MESSAGE_CHARS, tail=_TAIL_CHARS))
         for name, value in context.items():
-            setattr(self, name, redact(value) if isinstance(value, str) else value)
+            if isinstance(value, str):
+                value = clipped(value, MESSAGE_CHARS, tail=_TAIL_CHARS)
+            setattr(self, name, value)
 
     def __str__(self) -> str:
         # Again at render time: a secret registered after construction is masked too.

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from airflow_provider_rh.core import redact
 from airflow_provider_rh.core.config import ClientConfig
 from airflow_provider_rh.core.fields import describe
 from airflow_provider_rh.core.http import MAX_API_RESPONSE_BYTES, asend, send
@@ -163,13 +164,16 @@ def _excerpt(response: httpx.Response) -> str:
         text = head.decode(response.encoding or "utf-8", errors="replace")
     except LookupError:
         text = head.decode("utf-8", errors="replace")
-    return text[:BODY_EXCERPT_CHARS]
+    return text[: BODY_EXCERPT_CHARS + 1]
 
 
 def api_error(response: httpx.Response) -> ApiError:
     """An ``ApiError`` for a non-2xx response, with what the server said and what to check."""
     url = str(response.request.url.copy_with(query=None)) if response.request else ""
-    body = _excerpt(response)
+    # Only the start is decoded (a body can be 256 MiB); then redacted, escaped and cut.
+    body = redact.shown(_excerpt(response), BODY_EXCERPT_CHARS) if response.content else ""
+    if len(response.content) > BODY_EXCERPT_CHARS * 4:
+        body += f" ({len(response.content):,} bytes in all)"
     status = response.status_code
     advice = {
         401: f" The gateway refused the subscriber key or the token; check {describe('password')} is "

@@ -129,7 +129,7 @@ class ClientConfig:
         into ``{}`` silently, so only the raw text can say what is wrong with it.
         """
         for secret in connection_secrets(password, extra):
-            redact.register(secret)
+            redact.register(secret, keep=True)  # long-lived: never forgotten
         for name, value in (("host", host), ("login", login), ("password", password)):
             if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
                 raise ConfigurationError(
@@ -137,6 +137,12 @@ class ClientConfig:
                     f"{MAX_FIELD_CHARS} any field may hold: check what was pasted there.",
                     field=name,
                 )
+        if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
+            raise ConfigurationError(
+                f"{describe('port')} must be a port number from 1 to 65535, got {port!r}; leave it empty "
+                "to use the one in the API base URL (443 for https).",
+                field="port",
+            )
         extras = _normalize_extras(_extra_mapping(extra))
         insecure = _flag(extras.get("allow_insecure_http"), "allow_insecure_http")
         client_id = _text(login)
@@ -161,19 +167,19 @@ class ClientConfig:
             issuer=issuer if not auth_url else None,
             base_url=_base_url(host, port, insecure),
             subscription_key=_subscription_key(password),
-            certificate=_text(extras.get("certificate")),
-            private_key=_text(extras.get("private_key")),
+            certificate=_string(extras.get("certificate"), "certificate"),
+            private_key=_string(extras.get("private_key"), "private_key"),
             private_key_passphrase=_passphrase(extras.get("private_key_passphrase")),
-            certificate_path=_text(extras.get("certificate_path")),
-            resource=_text(extras.get("resource")),
-            scopes=normalize_scopes(_text(extras.get("scopes"))),
+            certificate_path=_string(extras.get("certificate_path"), "certificate_path"),
+            resource=check_resource(extras.get("resource"), "resource"),
+            scopes=check_scopes(extras.get("scopes"), "scopes"),
             subscription_key_header=_header_name(extras.get("subscription_key_header")),
-            assertion_audience=_text(extras.get("assertion_audience")),
+            assertion_audience=_string(extras.get("assertion_audience"), "assertion_audience"),
             assertion_header=_assertion_header(extras.get("assertion_header")),
             verify=_verify(extras.get("verify")),
             timeout=_timeout(extras.get("timeout")),
             proxy=_url(extras.get("proxy"), "proxy", insecure, proxy=True),
-            test_path=_text(extras.get("test_path")),
+            test_path=_string(extras.get("test_path"), "test_path"),
             allow_insecure_http=insecure,
             next_certificate=_text(extras.get("next_certificate")),
             next_private_key=_text(extras.get("next_private_key")),
@@ -250,9 +256,9 @@ def _normalize_extras(extra: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(extras) - set(KNOWN_EXTRAS))
     if unknown:
         raise ConfigurationError(
-            f"Unknown connection extra(s) {', '.join(unknown)}: check the spelling; known extras "
-            f"are {', '.join(KNOWN_EXTRAS)}.",
-            field=unknown[0],
+            f"Unknown connection extra(s) {', '.join(repr(redact.shown(key, 60)) for key in unknown[:10])}: "
+            f"check the spelling; known extras are {', '.join(KNOWN_EXTRAS)}.",
+            field=unknown[0] or "extra",  # an empty key names no field of its own
         )
     return extras
 
@@ -264,10 +270,113 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+def _kind(value: Any) -> str:
+    """What a JSON value is, in the words of JSON (never the value: it may be a secret)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def _string(value: Any, name: str) -> str | None:
+    """A text extra, stripped; any other JSON type is refused (``true`` is no path or URL)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigurationError(
+            f"{describe(name)} must be text (a JSON string in quotes), got {_kind(value)}: write the "
+            "value in double quotes.",
+            field=name,
+        )
+    return value.strip() or None
+
+
+def _bad_character(text: str) -> str | None:
+    """A description of the first whitespace or control character in ``text``, or ``None``."""
+    for index, char in enumerate(text):
+        if char.isspace() or redact.has_control(char):
+            return f"{redact.escape(char) if char != ' ' else 'a space'} at position {index + 1}"
+    return None
+
+
+def check_resource(value: Any, name: str = "resource", *, argument: bool = False) -> str | None:
+    """A resource id: text without whitespace or control characters (they would be sent as is).
+
+    ``name`` is the connection extra, or with ``argument=True`` the operator argument, it came from.
+    """
+    text = _argument_text(value, name) if argument else _string(value, name)
+    if text is None:
+        return None
+    bad = _bad_character(text)
+    if bad:
+        raise ConfigurationError(
+            f"{_named(name, argument)} must be one resource id without spaces or control characters, got "
+            f"{redact.shown(text, 100)!r} ({bad}): give the resource id exactly as the region "
+            "registered it, e.g. annatapi.regionhalland.se.",
+            field=name,
+        )
+    return text
+
+
+def check_scopes(value: Any, name: str = "scopes", *, argument: bool = False) -> str | None:
+    """Scopes as one space-separated string; a list of scope names is joined. Control characters,
+    and whitespace inside a listed scope, are refused."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        for item in value:
+            bad = _bad_character(item.strip())
+            if bad:
+                raise ConfigurationError(
+                    f"{_named(name, argument)} lists the scope {redact.shown(item, 100)!r} with {bad}: "
+                    "each list item is one scope name, without spaces or control characters.",
+                    field=name,
+                )
+        return normalize_scopes(list(value))
+    text = _argument_text(value, name) if argument else _string(value, name)
+    if text is None:
+        return None
+    for index, char in enumerate(text):
+        if redact.has_control(char) or (char.isspace() and char != " "):
+            raise ConfigurationError(
+                f"{_named(name, argument)} has {redact.escape(char)} at position {index + 1}: separate "
+                'scopes with plain spaces (e.g. "annatapi.read annatapi.write") and leave out control '
+                "characters.",
+                field=name,
+            )
+    return normalize_scopes(text)
+
+
+def _argument_text(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigurationError(
+            f"{_named(name, True)} must be a string, got {type(value).__name__}.",
+            field=name,
+        )
+    return value.strip() or None
+
+
+def _named(name: str, argument: bool) -> str:
+    """A connection field in the form's words, an operator argument by its name."""
+    return f"argument {name}" if argument else describe(name)
+
+
 def _flag(value: Any, name: str) -> bool:
     if value is None or isinstance(value, bool):
         return bool(value)
-    text = str(value).strip().lower()
+    if not isinstance(value, str):
+        raise ConfigurationError(
+            f"{describe(name)} must be true or false, got {_kind(value)}: write true or false.",
+            field=name,
+        )
+    text = value.strip().lower()
     if text in ("true", "1", "yes", "on"):
         return True
     if text in ("false", "0", "no", "off", ""):
@@ -276,7 +385,7 @@ def _flag(value: Any, name: str) -> bool:
 
 
 def _url(value: Any, name: str, insecure: bool, *, proxy: bool = False) -> str | None:
-    text = _text(value)
+    text = _string(value, name)
     if text is None:
         return None
     problem = url_problem(text, allow_insecure_http=insecure, proxy=proxy)
@@ -309,6 +418,48 @@ def _header_safe(value: str) -> bool:
     return all(0x21 <= ord(char) <= 0x7E for char in value)
 
 
+#: RFC 9110 §5.6.2 ``token``: what a header name may be made of.
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+#: Headers the provider or HTTP itself sets on every call (lower case). A subscriber key header
+#: of one of these names would replace the bearer token or break the request.
+RESERVED_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "transfer-encoding",
+        "host",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+        "accept",
+        "accept-encoding",
+        "user-agent",
+        "cookie",
+    }
+)
+
+
+def is_header_name(name: str) -> bool:
+    """Whether ``name`` is an HTTP header name (an RFC 9110 token)."""
+    return bool(name) and all(char in _TOKEN_CHARS for char in name)
+
+
+def header_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a header the provider lets a user set, or ``None``."""
+    if not is_header_name(name):
+        return "is not an HTTP header name (letters, digits and - only, as in Ocp-Apim-Subscription-Key)"
+    if name.lower() in RESERVED_HEADERS:
+        return f"is a header the provider or HTTP sets itself ({name}), which it would replace"
+    return None
+
+
 def _subscription_key(value: str | None) -> str | None:
     key = _text(value)
     if key is not None and not _header_safe(key):
@@ -324,27 +475,37 @@ def _subscription_key(value: str | None) -> str | None:
 def _passphrase(value: Any) -> str | None:
     if value is None or value == "":
         return None
-    return str(value)  # not stripped: a passphrase may end with a space
+    if not isinstance(value, str):
+        raise ConfigurationError(
+            f"{describe('private_key_passphrase')} must be text (a JSON string in quotes), got "
+            f"{_kind(value)}: write the passphrase in double quotes.",
+            field="private_key_passphrase",
+        )
+    return value  # not stripped: a passphrase may end with a space
 
 
 def _header_name(value: Any) -> str:
-    name = _text(value) or DEFAULT_SUBSCRIPTION_KEY_HEADER
-    if not _header_safe(name) or ":" in name:
+    name = _string(value, "subscription_key_header") or DEFAULT_SUBSCRIPTION_KEY_HEADER
+    problem = header_name_problem(name)
+    if problem:
         raise ConfigurationError(
-            f"{describe('subscription_key_header')} must be an HTTP header name such as "
-            f"Ocp-Apim-Subscription-Key, got {name!r}.",
+            f"{describe('subscription_key_header')} {problem}; got {redact.shown(name, 100)!r}. Use the "
+            f"header name the API's gateway expects, by default {DEFAULT_SUBSCRIPTION_KEY_HEADER}.",
             field="subscription_key_header",
         )
     return name
 
 
 def _assertion_header(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        value = ",".join(value)
+    text = _string(value, "assertion_header")
     try:
-        return parse_header_references(_text(value))
+        return parse_header_references(text)
     except ConfigurationError:
         raise ConfigurationError(
-            f"{describe('assertion_header')} has an unknown value in {value!r}: use x5t (AD FS, the "
-            "default), x5t#S256, kid, or a comma list of them.",
+            f"{describe('assertion_header')} has an unknown value in {redact.shown(text, 200)!r}: use "
+            "x5t (AD FS, the default), x5t#S256, kid, or a comma list of them.",
             field="assertion_header",
         ) from None
 
@@ -352,7 +513,12 @@ def _assertion_header(value: Any) -> tuple[str, ...]:
 def _verify(value: Any) -> bool | str:
     if value is None or isinstance(value, bool):
         return True if value is None else value
-    text = str(value).strip()
+    if not isinstance(value, str):
+        raise ConfigurationError(
+            f"{describe('verify')} must be true, false or the path of a CA bundle (PEM), got {_kind(value)}.",
+            field="verify",
+        )
+    text = value.strip()
     if text.lower() in ("true", "1", "yes", "on"):
         return True
     if text.lower() in ("false", "0", "no", "off"):
@@ -378,6 +544,13 @@ def _verify(value: Any) -> bool | str:
 def _timeout(value: Any) -> float:
     if value is None:
         return DEFAULT_TIMEOUT
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        # ``true`` is no number of seconds (float(True) would make it 1 s).
+        raise ConfigurationError(
+            f"{describe('timeout')} must be a number of seconds per HTTP call, got {_kind(value)}; "
+            f"write a number such as {DEFAULT_TIMEOUT:g}, or leave it out for the default.",
+            field="timeout",
+        )
     try:
         timeout = float(value)
     except (TypeError, ValueError, OverflowError):

@@ -313,8 +313,32 @@ def _load_pkcs12(data: bytes, passphrase: str | None, *, field: str) -> tuple[Si
     return _signing_key(key, field=field), cert
 
 
+#: EC curves a client assertion can be signed with (JWA ES256/ES384/ES512), by their names in
+#: ``cryptography``; AD FS itself takes RSA only.
+SUPPORTED_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+#: Smallest RSA key accepted: NIST and AD FS both refuse less.
+MIN_RSA_BITS = 2048
+
+
 def _signing_key(key: object, *, field: str) -> SigningKey:
-    if isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        if key.curve.name not in SUPPORTED_CURVES:
+            raise CertificateError(
+                f"The EC key in {describe(field)} is on the curve {key.curve.name}, which client "
+                f"assertions cannot be signed with: supported are RSA ({MIN_RSA_BITS} bits or more; "
+                f"AD FS takes only RSA) and EC {', '.join(SUPPORTED_CURVES.values())}. Create the key "
+                "pair again with one of those.",
+                field=field,
+            )
+        return key
+    if isinstance(key, rsa.RSAPrivateKey):
+        if key.key_size < MIN_RSA_BITS:
+            raise CertificateError(
+                f"The RSA key in {describe(field)} has {key.key_size} bits, fewer than the "
+                f"{MIN_RSA_BITS} AD FS and current practice require: create a new key pair with "
+                f"RSA {MIN_RSA_BITS} bits or more (rh-register does).",
+                field=field,
+            )
         return key
     raise CertificateError(
         f"{describe(field)} holds a {type(key).__name__}; client assertions need an RSA or EC "

@@ -1,9 +1,20 @@
 """Airflow hook for Region Halland's APIs: a thin shell over the Airflow-free core.
 
 The hook reads the connection once into a :class:`~airflow_provider_rh.core.config.ClientConfig`,
-registers every secret with Airflow's secrets masker, and hands the protocol work to
+registers the connection's secrets with Airflow's secrets masker, and hands the protocol work to
 :class:`~airflow_provider_rh.core.oauth.TokenProvider` and
 :class:`~airflow_provider_rh.core.client.ApiClient`.
+
+Which secrets go to Airflow's masker, and why not all of them: the masker compiles one regular
+expression over every secret it holds, again each time one is added, so registering each client
+assertion and access token made a long-running triggerer slower with every token (72 ms per
+token at first, 524 ms after 250) and its memory grow for ever. So Airflow's masker gets the
+long-lived secrets (subscriber key, private key, passphrase), which any log line may carry, and
+the tokens :meth:`RegionHallandHook.get_token` hands to the caller's own code, which may print
+them (a task process is short-lived; a trigger never calls it). Assertions and tokens the
+provider only puts into its own requests never reach a log line except through the provider's
+errors and server text, and those pass :mod:`airflow_provider_rh.core.redact`, which knows every
+one of them (and every fragment) until it expires.
 """
 
 from __future__ import annotations
@@ -27,6 +38,12 @@ from airflow_provider_rh.get_provider_info import CONN_FIELDS, CONN_TYPE, HOOK_N
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+
+def _provider_secret(_: str) -> None:
+    """Assertions and tokens the provider only sends: :mod:`~airflow_provider_rh.core.redact` has
+    them already (short-lived, until they expire); Airflow's masker is not told (see above)."""
+    return None
 
 
 def register_secret(value: str | None) -> None:
@@ -104,7 +121,7 @@ class RegionHallandHook(BaseHook):
 
     @cached_property
     def tokens(self) -> TokenProvider:
-        return TokenProvider(self.config, retry=self._retry, on_secret=register_secret)
+        return TokenProvider(self.config, retry=self._retry, on_secret=_provider_secret)
 
     @cached_property
     def client(self) -> ApiClient:
@@ -132,8 +149,13 @@ class RegionHallandHook(BaseHook):
 
     # -- public API ------------------------------------------------------------------------
     def get_token(self, resource: str | None = None, scopes: str | list[str] | None = None) -> str:
-        """An access token for ``resource`` (default: the hook's, then the connection's)."""
-        return self.tokens.get_token(self._resource(resource), self._scopes(scopes)).value
+        """An access token for ``resource`` (default: the hook's, then the connection's).
+
+        Registered with Airflow's secrets masker, since the caller's code may log it.
+        """
+        token = self.tokens.get_token(self._resource(resource), self._scopes(scopes)).value
+        register_secret(token)
+        return token
 
     def request(
         self,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_rh._arguments import check_arguments
 from airflow_provider_rh._windowing import WindowedMixin, check_window_args
 from airflow_provider_rh.exceptions import PayloadTooLargeError
 from airflow_provider_rh.hooks.regionhalland import RegionHallandHook
@@ -90,6 +91,20 @@ class RegionHallandApiOperator(WindowedMixin, BaseOperator):
         allow_empty_interval: bool = False,
         **kwargs: Any,
     ) -> None:
+        check_arguments(  # by type and range when the DAG is parsed
+            type(self).__name__,
+            path=path,
+            method=method,
+            query_params=query_params,
+            headers=headers,
+            data=data,
+            resource=resource,
+            scopes=scopes,
+            response_filter=response_filter,
+            max_xcom_bytes=max_xcom_bytes,
+            regionhalland_conn_id=regionhalland_conn_id,
+            allow_empty_interval=allow_empty_interval,
+        )
         super().__init__(**kwargs)
         check_window_args(window, query_params)
         self.window = window

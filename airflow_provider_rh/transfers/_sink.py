@@ -8,15 +8,28 @@ new count, left by an earlier, larger run, are then deleted.
 A destination that cannot be a file (an existing folder, an object-store prefix with objects
 under it, a name ending in ``/``, a path below a file) is refused before anything is pulled:
 moved onto a folder, the data would end up hidden inside it while the task reports success.
+
+Two runs may write one destination at once (a manual rerun while the scheduled run still
+pulls; two mapped tasks rendering the same path). Each try's temporaries carry its own token,
+``<task instance>-t<try number>-<random>`` (the task instance as a hash of dag id, run id, task
+id and map index), and a run's clean-up removes only temporaries that provably belong to no
+running try: those of an earlier try of the same task instance (Airflow runs one try of a task
+instance at a time), and any left untouched for :data:`STALE_AFTER`. Every move is of one
+complete file, so the destination always holds one run's complete output: the last run to move
+its file in wins.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import hashlib
 import posixpath
 import re
-import uuid
-from collections.abc import Sequence
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_rh.exceptions import ConfigurationError
@@ -27,10 +40,51 @@ from airflow_provider_rh.transfers._formats import (
     check_destination_name,
     open_encoder,
 )
-from airflow_provider_rh.transfers._writer import AtomicFile, glob_escape, remove_stale_temporaries
+from airflow_provider_rh.transfers._writer import AtomicFile, glob_escape
 
 #: Digits in a part number: 100 000 parts is far more than any run should write.
 PART_DIGITS = 5
+
+#: A temporary of another task instance untouched this long belongs to a try that died: a
+#: live pull writes its temporary at every page (on S3 it appears only when it is complete,
+#: moments before its move).
+STALE_AFTER = dt.timedelta(hours=24)
+
+#: ``<12 hex: task instance>-t<try number>-<16 hex: random>``
+_TOKEN = re.compile(r"(?P<instance>[0-9a-f]{12})-t(?P<try>\d{1,9})-[0-9a-f]{16}")
+
+
+@dataclass(frozen=True)
+class TryIdentity:
+    """Which try of which task instance is writing: what its temporaries are named after."""
+
+    instance: str
+    """12 hex digits of SHA-256 over dag id, run id, task id and map index."""
+    try_number: int
+
+    @classmethod
+    def of(cls, dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int) -> TryIdentity:
+        digest = hashlib.sha256(f"{dag_id}\0{run_id}\0{task_id}\0{map_index}".encode()).hexdigest()
+        return cls(instance=digest[:12], try_number=max(0, int(try_number)))
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, Any]) -> TryIdentity | None:
+        """The running task instance's try, or ``None`` outside a task (then only age counts)."""
+        ti = context.get("ti") or context.get("task_instance")
+        if ti is None:
+            return None
+        try:
+            return cls.of(ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)
+        except (AttributeError, TypeError, ValueError):
+            return None
+
+    def token(self) -> str:
+        return f"{self.instance}-t{self.try_number}-{secrets.token_hex(8)}"
+
+
+def _anonymous_token() -> str:
+    """A token for a sink outside any task: a task instance no real one hashes to."""
+    return f"{'0' * 12}-t0-{secrets.token_hex(8)}"
 
 
 def split_suffix(name: str) -> tuple[str, str]:
@@ -129,6 +183,8 @@ class RecordSink:
         row_group_size: int = DEFAULT_ROW_GROUP_SIZE,
         gzip_level: int = DEFAULT_GZIP_LEVEL,
         destination: str | None = None,
+        owner: TryIdentity | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         check_destination_name(fmt, posixpath.basename(path))
         self._destination = destination
@@ -141,7 +197,9 @@ class RecordSink:
         self.row_group_size = row_group_size
         self.gzip_level = gzip_level
         self.records = 0
-        self._token = uuid.uuid4().hex
+        self.owner = owner
+        self._clock = clock
+        self._token = owner.token() if owner is not None else _anonymous_token()
         self._done: list[AtomicFile] = []
         self._current: AtomicFile | None = None
         self._encoder: RecordEncoder | None = None
@@ -240,9 +298,7 @@ class RecordSink:
     def _remove_stale(self, landed: list[str]) -> None:
         parent, name = posixpath.split(self.path)
         stem, suffix = split_suffix(name)
-        remove_stale_temporaries(self.fs, self.path)
-        parts = f"{glob_escape(stem)}-*{glob_escape(suffix)}"
-        remove_stale_temporaries(self.fs, posixpath.join(parent, parts), literal=False)
+        self.remove_stale_temporaries()
         if self.max_records_per_file is None:
             return
         pattern = posixpath.join(glob_escape(parent), f"{glob_escape(stem)}-*{glob_escape(suffix)}")
@@ -250,4 +306,67 @@ class RecordSink:
         keep = set(landed)
         for candidate in self.fs.glob(pattern):
             if candidate not in keep and part.fullmatch(posixpath.basename(candidate)):
-                self.fs.rm(candidate)
+                _remove_quietly(self.fs, candidate)
+
+    def remove_stale_temporaries(self) -> list[str]:
+        """Delete the temporaries of this destination that no running try can own; returns them.
+
+        Never another live try's: only an earlier try of this same task instance, or anything
+        untouched for :data:`STALE_AFTER`. One that vanishes meanwhile (another run moved or
+        removed it) is no error.
+        """
+        parent, name = posixpath.split(self.path)
+        stem, suffix = split_suffix(name)
+        names = [glob_escape(name), f"{glob_escape(stem)}-*{glob_escape(suffix)}"]
+        own = re.compile(
+            rf"\.(?:{re.escape(name)}|{re.escape(stem)}-\d{{{PART_DIGITS}}}{re.escape(suffix)})\.(?P<token>.+)\.tmp"
+        )
+        removed: list[str] = []
+        for shown in names:
+            for candidate in sorted(self.fs.glob(posixpath.join(glob_escape(parent), f".{shown}.*.tmp"))):
+                match = own.fullmatch(posixpath.basename(candidate))
+                if (
+                    match
+                    and self._stale(candidate, match.group("token"))
+                    and _remove_quietly(self.fs, candidate)
+                ):
+                    removed.append(candidate)
+        return removed
+
+    def _stale(self, path: str, token: str) -> bool:
+        if token == self._token:
+            return False  # ours: commit moved it, abort deletes it
+        theirs = _TOKEN.fullmatch(token)
+        if (
+            theirs is not None
+            and self.owner is not None
+            and theirs.group("instance") == self.owner.instance
+            and int(theirs.group("try")) < self.owner.try_number
+        ):
+            return True  # an earlier try of this task instance: Airflow runs one try at a time
+        modified = _modified(self.fs, path)
+        return modified is not None and self._clock() - modified > STALE_AFTER.total_seconds()
+
+
+def _modified(fs: Any, path: str) -> float | None:
+    """When ``path`` was last written, as epoch seconds, or ``None`` if the store cannot say."""
+    try:
+        info = fs.info(path)
+    except (FileNotFoundError, OSError):
+        return None
+    for key in ("mtime", "LastModified", "last_modified", "updated", "created"):
+        value = info.get(key)
+        if isinstance(value, dt.datetime):
+            return (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).timestamp()
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    return None
+
+
+def _remove_quietly(fs: Any, path: str) -> bool:
+    """Delete ``path``; ``False`` when it was already gone (another run got there first)."""
+    try:
+        fs.rm(path)
+    except FileNotFoundError:
+        return False
+    return True

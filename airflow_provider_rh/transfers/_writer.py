@@ -3,7 +3,8 @@
 Each object is written to a hidden sibling ``.<name>.<token>.tmp`` and moved into place only
 when everything is written (an ``os.rename`` on local disk; a server-side copy on S3, where an
 object appears whole or not at all). A failed try deletes its temporaries; a killed one leaves
-only hidden temporaries, which the next successful try of the same destination removes.
+only hidden temporaries, which a later try removes once they provably belong to no live try
+(see :mod:`airflow_provider_rh.transfers._sink`).
 """
 
 from __future__ import annotations
@@ -96,20 +97,6 @@ class AtomicFile:
         with contextlib.suppress(OSError):
             if self.fs.exists(self.temp):
                 self.fs.rm(self.temp)
-
-
-def remove_stale_temporaries(fs: Any, path: str, *, literal: bool = True) -> list[str]:
-    """Delete hidden temporaries of ``path`` left by killed tries; returns what was deleted.
-
-    With ``literal=False`` the name may hold ``*`` (the temporaries of every part at once).
-    """
-    parent, name = posixpath.split(path)
-    shown = glob_escape(name) if literal else name
-    pattern = posixpath.join(glob_escape(parent), f".{shown}.*.tmp")
-    stale = sorted(fs.glob(pattern))
-    for item in stale:
-        fs.rm(item)
-    return stale
 
 
 def _make_parent(fs: Any, path: str) -> None:

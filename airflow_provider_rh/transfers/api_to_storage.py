@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from airflow.sdk import BaseOperator
 
+from airflow_provider_rh._arguments import check_arguments
 from airflow_provider_rh._windowing import WindowedMixin, check_window_args
 from airflow_provider_rh.core.retry import RetryPolicy, RetryStats
 from airflow_provider_rh.hooks.regionhalland import RegionHallandHook
@@ -28,7 +29,7 @@ from airflow_provider_rh.transfers._formats import (
 from airflow_provider_rh.transfers._lineage import api_dataset, storage_dataset
 from airflow_provider_rh.transfers._progress import DEFAULT_INTERVAL, Progress
 from airflow_provider_rh.transfers._pull import pull
-from airflow_provider_rh.transfers._sink import RecordSink
+from airflow_provider_rh.transfers._sink import RecordSink, TryIdentity
 from airflow_provider_rh.windows import TimeWindow
 
 if TYPE_CHECKING:
@@ -116,6 +117,24 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
         http_retry: RetryPolicy | None = None,
         **kwargs: Any,
     ) -> None:
+        check_arguments(  # by type and range when the DAG is parsed
+            type(self).__name__,
+            path=path,
+            destination=destination,
+            query_params=query_params,
+            headers=headers,
+            destination_conn_id=destination_conn_id,
+            max_pages=max_pages,
+            max_records_per_file=max_records_per_file,
+            max_concurrency=max_concurrency,
+            resource=resource,
+            scopes=scopes,
+            regionhalland_conn_id=regionhalland_conn_id,
+            parquet_row_group_size=parquet_row_group_size,
+            gzip_level=gzip_level,
+            progress_interval=progress_interval,
+            allow_empty_interval=allow_empty_interval,
+        )
         super().__init__(**kwargs)
         check_window_args(window, query_params, pagination=pagination)
         # Checked now, so a mistake fails when the DAG is parsed rather than at run time.
@@ -182,6 +201,7 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
             row_group_size=self.parquet_row_group_size,
             gzip_level=self.gzip_level,
             destination=self.destination,
+            owner=TryIdentity.from_context(context),  # its temporaries are this try's alone
         )
         pager = Pager(
             self.pagination,

@@ -18,6 +18,7 @@ import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from fsspec.implementations.local import LocalFileSystem
@@ -70,6 +71,17 @@ class StoppingFileSystem(LocalFileSystem):
         return super().mv(path1, path2, *args, **kwargs)
 
 
+def try_of_pull_units(try_number: int) -> SimpleNamespace:
+    """The task instance the temporaries are named after (a retry is the same one, try + 1)."""
+    return SimpleNamespace(
+        dag_id="kill",
+        run_id="scheduled__2026-01-01",
+        task_id="pull_units",
+        map_index=-1,
+        try_number=try_number,
+    )
+
+
 def main() -> None:
     point, destination, marker_name = sys.argv[1:4]
     per_file = int(sys.argv[4]) if len(sys.argv) > 4 else None
@@ -87,7 +99,7 @@ def main() -> None:
         pagination=StoppingPagination(point, marker),
         destination=destination,
         max_records_per_file=per_file,
-    ).execute({})
+    ).execute({"ti": try_of_pull_units(1)})  # the try that is killed; the test's rerun is try 2
     sys.exit(4)  # got through: the test expected to kill it on the way
 
 

@@ -22,6 +22,7 @@ from airflow_provider_rh.sandbox import Sandbox
 from airflow_provider_rh.sandbox.data import units
 from airflow_provider_rh.transfers.api_to_storage import RegionHallandApiToStorageOperator
 
+from .kill_child import try_of_pull_units
 from .support import UNIT_COUNT, hidden_files, read_ndjson, visible_files
 
 pytestmark = pytest.mark.integration
@@ -63,7 +64,7 @@ def rerun(destination: Path, **kwargs: object) -> dict[str, object]:
         pagination=NextLinkPagination("next"),
         destination=destination.as_uri(),
         **kwargs,  # type: ignore[arg-type]
-    ).execute({})
+    ).execute({"ti": try_of_pull_units(2)})  # Airflow's retry of the killed try
 
 
 @pytest.mark.parametrize(
@@ -92,7 +93,7 @@ def test_a_killed_try_leaves_the_final_path_alone_and_the_rerun_lands_everything
     assert read_ndjson(final) == ALL  # every record, each exactly once
     assert summary["records"] == UNIT_COUNT
     assert visible_files(landing) == ["units.ndjson.gz"]
-    assert hidden_files(landing) == []  # the killed try's temporary is swept away
+    assert hidden_files(landing) == []  # the killed (earlier) try's temporary is swept away
 
 
 def test_killed_between_two_parts_leaves_only_whole_parts_and_the_rerun_lands_them_once(

@@ -7,6 +7,8 @@ Runs on fsspec's local filesystem in a temporary folder; the same code lands on 
 from __future__ import annotations
 
 import gzip
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from airflow_provider_rh.sandbox.data import units
 from airflow_provider_rh.transfers._formats import normalize_format
 from airflow_provider_rh.transfers._lineage import api_dataset, storage_dataset
 from airflow_provider_rh.transfers._progress import Progress, PullSummary, human_bytes
-from airflow_provider_rh.transfers._sink import RecordSink, part_path, split_suffix
+from airflow_provider_rh.transfers._sink import RecordSink, TryIdentity, part_path, split_suffix
 
 from .support import hidden_files, read_ndjson, visible_files
 
@@ -94,14 +96,19 @@ def test_abort_deletes_the_temporaries_and_keeps_what_was_there(tmp_path: Path) 
 
 def test_a_rerun_replaces_the_file_and_sweeps_temporaries_of_killed_tries(tmp_path: Path) -> None:
     final = tmp_path / "units.ndjson.gz"
-    land(final, [RECORDS])
-    (tmp_path / ".units.ndjson.gz.0123abcd.tmp").write_bytes(b"half a file from a killed try")
-    (tmp_path / ".units-00001.ndjson.gz.0123abcd.tmp").write_bytes(b"a part from a killed try")
-    (tmp_path / ".other.ndjson.gz.0123abcd.tmp").write_bytes(b"someone else's")
-    land(final, [RECORDS[:5]])
+    first_try = TryIdentity.of("dag", "run", "pull", -1, 1)
+    land(final, [RECORDS], owner=first_try)
+    killed = first_try.token()  # what try 1 named its temporaries before it was killed
+    (tmp_path / f".units.ndjson.gz.{killed}.tmp").write_bytes(b"half a file from a killed try")
+    (tmp_path / f".units-00001.ndjson.gz.{killed}.tmp").write_bytes(b"a part from a killed try")
+    (tmp_path / f".other.ndjson.gz.{killed}.tmp").write_bytes(b"someone else's")
+    old = tmp_path / ".units.ndjson.gz.0123abcd.tmp"  # an older version's name, untouched for days
+    old.write_bytes(b"left by a try long dead")
+    os.utime(old, (time.time() - 3 * 24 * 3600,) * 2)
+    land(final, [RECORDS[:5]], owner=TryIdentity.of("dag", "run", "pull", -1, 2))
     assert read_ndjson(final) == RECORDS[:5]
     assert visible_files(tmp_path) == ["units.ndjson.gz"]
-    assert hidden_files(tmp_path) == [".other.ndjson.gz.0123abcd.tmp"]
+    assert hidden_files(tmp_path) == [f".other.ndjson.gz.{killed}.tmp"]
 
 
 def test_gzip_output_is_the_same_bytes_every_run(tmp_path: Path) -> None:
