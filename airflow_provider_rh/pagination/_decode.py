@@ -44,7 +44,9 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_UTF8 = {"utf-8", "utf8", "utf_8", "us-ascii", "ascii"}
+_UTF8 = {"utf-8", "utf8", "utf_8"}
+#: Charsets in which ASCII bytes mean ASCII text (so an ASCII body needs no transcoding).
+_ASCII_COMPATIBLE = _UTF8 | {"ascii", "us-ascii", "iso-8859-1", "latin-1", "latin1", "windows-1252", "cp1252"}
 
 #: What a failure message says is supported.
 SUPPORTED = (
@@ -101,17 +103,16 @@ def to_utf8(content: bytes, content_type: str | None, *, name: str) -> bytes:
             if content.startswith(bom):
                 charset = codec
                 break
+    if content.isascii() and (charset is None or charset in _ASCII_COMPATIBLE):
+        return content  # the common case: nothing to check or transcode
     if charset is None or charset in _UTF8:
-        if content.isascii():
-            return content
-        charset = charset or "utf-8"
-        if charset in _UTF8 and not content.startswith(codecs.BOM_UTF8):
-            try:
-                content.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise _bad_charset(name, "utf-8", exc) from exc
-            return content
-        charset = "utf-8-sig"
+        if content.startswith(codecs.BOM_UTF8):
+            content = content[len(codecs.BOM_UTF8) :]
+        try:
+            content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _bad_charset(name, charset or "utf-8", exc) from exc
+        return content
     try:
         codecs.lookup(charset)
     except LookupError as exc:
@@ -119,7 +120,7 @@ def to_utf8(content: bytes, content_type: str | None, *, name: str) -> bytes:
             f"Page {name} declares charset={charset!r}, which Python does not know. Supported: {SUPPORTED}."
         ) from exc
     try:
-        return content.decode(charset).encode("utf-8", "surrogatepass")
+        return content.decode(charset).encode("utf-8")
     except UnicodeError as exc:
         raise _bad_charset(name, charset, exc) from exc
 
