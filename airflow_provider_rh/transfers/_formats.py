@@ -259,12 +259,22 @@ def _read_lines(data: bytes, schema: Any, *, ignore_new: bool = False) -> Any:
     import pyarrow as pa
     import pyarrow.json as pj
 
-    read = pj.ReadOptions(block_size=min(len(data) + 1, 2**31 - 1), use_threads=True)
+    # One block for inference (blocks inferred apart may disagree); with a schema, 1 MiB blocks
+    # read faster, unless a record is longer than that. One thread: the pull's own threads and
+    # the encoder share the cores, and Arrow's pool costs more CPU than it saves here.
+    whole = pj.ReadOptions(block_size=min(len(data) + 1, 2**31 - 1), use_threads=False)
+    read = pj.ReadOptions(block_size=1 << 20, use_threads=False) if len(data) > 1 << 20 else whole
     try:
         if schema is not None:
             unexpected = "ignore" if ignore_new else "error"
             options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior=unexpected)
-            return pj.read_json(io.BytesIO(data), read_options=read, parse_options=options)
+            try:
+                return pj.read_json(io.BytesIO(data), read_options=read, parse_options=options)
+            except pa.ArrowInvalid:
+                if read is whole:
+                    raise
+                return pj.read_json(io.BytesIO(data), read_options=whole, parse_options=options)
+        read = whole
         table = pj.read_json(io.BytesIO(data), read_options=read)
         strings = pa.schema([field.with_type(_no_timestamps(field.type)) for field in table.schema])
         if strings.equals(table.schema):

@@ -149,3 +149,10 @@ def test_parquet_lands_every_value_exactly_or_fails(
             sent = record.get(key)
             assert value == sent, (key, value, sent)
             assert isinstance(value, bool) == isinstance(sent, bool)
+
+
+def test_a_record_longer_than_a_read_block_lands_whole(tmp_path: Path) -> None:
+    long = "å" * (1 << 20)  # 2 MiB of UTF-8: longer than Arrow's 1 MiB read blocks
+    pages = [[{"id": 1, "text": "short"}], [{"id": 2, "text": long}, {"id": 3, "text": long[:5]}]]
+    rows = land(tmp_path, pages, row_group_size=1)
+    assert [row["text"] for row in rows] == ["short", long, long[:5]]
