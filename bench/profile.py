@@ -25,6 +25,8 @@ CATEGORIES = [
         "digest of pages (repeat guard)",
         ("_Guard", "_digest", "_records_digest", "hashlib", "sha256", "blake2b"),
     ),
+    ("JSON lines from raw records (join, compact)", ("from_raw", "'join' of 'bytes", "format")),
+    ("UTF-8 check / transcoding", ("'decode' of 'bytes", "isascii", "to_utf8")),
     ("JSON encode (NDJSON)", ("encode_lines", "_formats.py", "json/encoder", "dumps", "iterencode")),
     ("JSON decode", ("Decoder.decode", "json/decoder", "json/__init__.py:loads", "raw_decode", "decode' of")),
     ("gzip / file write", ("zlib", "gzip", "write' of '_io", "CountingStream")),

@@ -64,6 +64,7 @@ class Result:
     case: Case
     round: int
     seconds: float | None = None
+    cpu_seconds: float | None = None
     peak_rss_mb: float | None = None
     records: int | None = None
     correct: bool = False
@@ -217,6 +218,7 @@ def run_case(case: Case, round_: int, server: Server, env: dict[str, str], work:
         return result
     reported = json.loads(line[7:])
     result.seconds = reported["seconds"]
+    result.cpu_seconds = reported.get("cpu_seconds")
     # The child's own high-water mark where /proc has it: a child's ru_maxrss starts at the
     # runner's RSS at fork time, which hides anything smaller.
     result.peak_rss_mb = reported.get("peak_rss_mb") or usage.ru_maxrss / 1024
@@ -263,6 +265,8 @@ def summarize(results: list[Result]) -> dict[str, Any]:
     for (scenario, total, latency, key), runs in groups.items():
         ok = [r for r in runs if r.correct and r.seconds is not None]
         seconds = statistics.median(r.seconds for r in ok) if ok else None  # type: ignore[misc]
+        cpus = [r.cpu_seconds for r in ok if r.cpu_seconds is not None]
+        cpu = statistics.median(cpus) if cpus else None
         rows.append(
             {
                 "scenario": scenario,
@@ -273,6 +277,7 @@ def summarize(results: list[Result]) -> dict[str, Any]:
                 "correct": len(ok),
                 "seconds": seconds,
                 "records_per_s": total / seconds if seconds else None,
+                "cpu_s_per_million": cpu / total * 1e6 if cpu is not None else None,
                 "peak_rss_mb": statistics.median(r.peak_rss_mb for r in ok) if ok else None,  # type: ignore[misc]
                 "connections": max((r.stats.get("connections", 0) for r in ok), default=None),
                 "token_requests": max((r.stats.get("token_requests", 0) for r in ok), default=None),
@@ -309,7 +314,14 @@ def ratios(rows: list[dict[str, Any]]) -> dict[str, float | None]:
     small, big = totals[0], totals[-1]
     op = seconds("ndjson", "operator", big)
     small_peak, big_peak = peak("operator", small), peak("operator", big)
+    at_each_size = {
+        f"operator / loop_orjson (ndjson, {total:,})": ratio(
+            seconds("ndjson", "operator", total), seconds("ndjson", "loop_orjson", total)
+        )
+        for total in totals
+    }
     return {
+        **at_each_size,
         "operator / loop_orjson (ndjson)": ratio(op, seconds("ndjson", "loop_orjson", big)),
         "operator / loop_orjson (gzip 6)": ratio(
             seconds("gzip", "operator gz6"), seconds("gzip", "loop_orjson gz6")
@@ -330,9 +342,9 @@ def ratios(rows: list[dict[str, Any]]) -> dict[str, float | None]:
 
 def table(summary: dict[str, Any]) -> str:
     lines = [
-        "| scenario | records | latency | competitor | median s | records/s | peak RSS MB "
+        "| scenario | records | latency | competitor | median s | records/s | CPU s / 1M | peak RSS MB "
         "| TCP conns | tokens | ok |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in summary["rows"]:
 
@@ -342,7 +354,7 @@ def table(summary: dict[str, Any]) -> str:
         lines.append(
             f"| {r['scenario']} | {r['total']:,} | {r['latency_ms']} ms | {r['competitor']} | "
             f"{fmt(r['seconds'], '.2f')} | {fmt(r['records_per_s'], ',.0f')} | "
-            f"{fmt(r['peak_rss_mb'], '.0f')} | "
+            f"{fmt(r.get('cpu_s_per_million'), '.2f')} | {fmt(r['peak_rss_mb'], '.0f')} | "
             f"{fmt(r['connections'], 'd')} | {fmt(r['token_requests'], 'd')} | {r['correct']}/{r['runs']} |"
         )
     lines.append("")

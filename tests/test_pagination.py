@@ -354,7 +354,7 @@ def test_unexpected_shapes_are_named() -> None:
         PaginationError, match=r"Page 1 has no total at 'total' \(it has \['items', 'meta'\]\)"
     ):
         pull(FakeApi(), OffsetPagination(5, total_path="total"), "/offset")
-    with pytest.raises(PaginationError, match=r"has list .* at 'items', where a next link"):
+    with pytest.raises(PaginationError, match=r"has (list|RawRecords) .* at 'items', where a next link"):
         pull(FakeApi(), NextLinkPagination("items"), "/next")
 
 

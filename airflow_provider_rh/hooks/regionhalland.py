@@ -35,6 +35,7 @@ from airflow_provider_rh.core.retry import RetryPolicy
 from airflow_provider_rh.core.rotation import acceptance, certificate_lines, days_phrase
 from airflow_provider_rh.exceptions import ConfigurationError, RegionHallandError
 from airflow_provider_rh.get_provider_info import CONN_FIELDS, CONN_TYPE, HOOK_NAME, UI_FIELD_BEHAVIOUR
+from airflow_provider_rh.hooks._shared_tokens import shared_token_cache
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -121,7 +122,8 @@ class RegionHallandHook(BaseHook):
 
     @cached_property
     def tokens(self) -> TokenProvider:
-        return TokenProvider(self.config, retry=self._retry, on_secret=_provider_secret)
+        cache = shared_token_cache(self.config)  # opt-in: [regionhalland] shared_token_cache
+        return TokenProvider(self.config, retry=self._retry, on_secret=_provider_secret, cache=cache)
 
     @cached_property
     def client(self) -> ApiClient:

@@ -6,11 +6,13 @@ the first page tells how many pages follow (a :class:`Plan`), up to ``max_concur
 are fetched at once, still handed out strictly in page order and never more than
 ``max_concurrency`` held at a time.
 
-Pages are decoded with msgspec (the standard library only for what msgspec refuses: NaN, lone
-surrogates, a non-UTF-8 charset). A repeat is recognised by a digest of the page's records as
-JSON lines, taken in the fetching thread; the lines stay with the records
-(:class:`~airflow_provider_rh.core.jsonl.LinedRecords`), so an NDJSON writer does not encode
-them again.
+Pages are decoded by :mod:`~airflow_provider_rh.pagination._decode`: the page's structure with
+msgspec, its records left as the bytes the server sent (UTF-8; a charset declared in
+``Content-Type`` is transcoded first; the standard library reads what msgspec refuses, such as
+NaN). A repeat is recognised by a digest of the page's records as JSON lines, taken in the
+fetching thread; the lines stay with the records
+(:class:`~airflow_provider_rh.core.jsonl.RawRecords`), so an NDJSON writer writes them as they
+are.
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ from concurrent.futures import Future
 from typing import Any
 
 import httpx
-import msgspec
 
-from airflow_provider_rh.core.jsonl import LinedRecords
+from airflow_provider_rh.core.jsonl import LinedRecords, RawRecords
 from airflow_provider_rh.exceptions import ConfigurationError, PaginationError, UnsafeUrlError
 from airflow_provider_rh.pagination._base import Page, PageRequest, Pagination, Plan, positive_int
-from airflow_provider_rh.pagination._paths import KeyPath, check_key_path, describe, lookup, shown_keys
+from airflow_provider_rh.pagination._decode import decode_page
+from airflow_provider_rh.pagination._paths import KeyPath, check_key_path, describe, shown_keys
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +41,6 @@ DEFAULT_MAX_PAGES = 10_000
 
 #: Sends one request and returns the answer (the hook's ``request`` in the operator).
 Fetch = Callable[[PageRequest], httpx.Response]
-
-_DECODER = msgspec.json.Decoder()
 
 
 class Pager:
@@ -187,31 +187,21 @@ class Pager:
             ) from exc
         shown = str(response.url.copy_with(query=None))
         content = response.content
-        try:
-            body = _DECODER.decode(content)
-        except ValueError:  # msgspec's DecodeError, or UnicodeDecodeError for another charset
-            try:
-                body = response.json()
-            except ValueError as exc:
-                kind = response.headers.get("content-type", "no content type")
-                raise PaginationError(
-                    f"Page {number} from {shown} is not JSON ({kind}, {len(content)} bytes)."
-                ) from exc
-        found, records = lookup(body, self.records_path)
+        kind = response.headers.get("content-type")
+        body, records, found = decode_page(content, kind, self.records_path, number=number, source=shown)
         if not found:
             keys = shown_keys(body)
             raise PaginationError(
                 f"Page {number} from {shown} has no records at {describe(self.records_path)}; it has "
                 f"{keys}. Set records_path to where the records are."
             )
-        if not isinstance(records, list):
+        if not isinstance(records, (RawRecords, LinedRecords)):
             raise PaginationError(
                 f"Page {number} from {shown} has a {type(records).__name__} at "
                 f"{describe(self.records_path)}, where a list of records was expected; check records_path."
             )
-        lined = LinedRecords(records)
-        page = Page(number, request, str(response.url), response.headers, body, lined, len(content))
-        return page, hashlib.sha256(lined.lines).digest()
+        page = Page(number, request, str(response.url), response.headers, body, records, len(content))
+        return page, hashlib.sha256(records.lines).digest()
 
 
 class _Guard:

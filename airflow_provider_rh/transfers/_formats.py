@@ -1,19 +1,21 @@
 """Record encoders: NDJSON (gzip when the name ends in ``.gz``) and Parquet in row groups.
 
-An encoder writes to a stream page by page and keeps at most one row group of records (Parquet)
-or one page's encoding (NDJSON) in memory, however many pages come. NDJSON lines come from
-:func:`~airflow_provider_rh.core.jsonl.json_lines`: encoded once, when the pager checked the
-page for repeats, or here for records from elsewhere.
+An encoder writes to a stream page by page and keeps at most one row group's JSON lines
+(Parquet) or one page's lines (NDJSON) in memory, however many pages come. The lines come from
+:func:`~airflow_provider_rh.core.jsonl.json_lines`: the bytes the server sent, lined when the
+pager checked the page for repeats, or encoded here for records from elsewhere. Neither format
+turns a record into a Python object.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gzip
+import io
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from airflow_provider_rh.core.jsonl import json_lines
+from airflow_provider_rh.core.jsonl import json_lines, page_of
 from airflow_provider_rh.exceptions import ConfigurationError
 
 #: Format names the operator accepts; ``jsonl`` is another name for ``ndjson``.
@@ -101,10 +103,17 @@ class NdjsonEncoder:
 
 
 class ParquetEncoder:
-    """Parquet via pyarrow, one row group per ``row_group_size`` records.
+    """Parquet via pyarrow, one row group per ``row_group_size`` records, read from the JSON lines.
 
-    The schema comes from the first row group; later records must fit it (a column that is
-    null throughout the first group cannot take values later, for example).
+    Arrow reads the records' JSON lines itself (``pyarrow.json``), so no record becomes a
+    Python object. The first row group decides the columns and their types, inferred by Arrow:
+    ``int64``, ``double`` (a column holding both integers and fractions in that group), ``bool``,
+    ``string`` (strings stay strings, even ones that look like dates), ``struct`` for objects,
+    ``list`` for arrays, ``null`` for a column that is null throughout the group. Later row groups
+    are read with that schema: an integer in a ``double`` column widens, a missing field is null.
+    Anything else that does not fit (a field first seen after the first group, ``5.5`` in an
+    ``int64`` column, a record that is not an object) fails with a ConfigurationError naming the
+    page and the field: a value is never truncated or dropped.
     """
 
     def __init__(self, stream: Writable, *, row_group_size: int = DEFAULT_ROW_GROUP_SIZE) -> None:
@@ -117,47 +126,205 @@ class ParquetEncoder:
             ) from exc
         self._stream = stream
         self._row_group_size = row_group_size
-        self._buffer: list[Any] = []
+        self._lines: list[bytes] = []
+        self._pages: list[int | None] = []  # the page of each chunk in _lines
+        self._count = 0
+        self._first_pages = ""
         self._writer: Any = None
         self._schema: Any = None
 
     def write(self, records: Sequence[Any]) -> None:
-        self._buffer.extend(records)
-        while len(self._buffer) >= self._row_group_size:
-            batch = self._buffer[: self._row_group_size]
-            del self._buffer[: self._row_group_size]
-            self._flush(batch)
+        page = page_of(records)
+        start = 0
+        while start < len(records):
+            room = self._row_group_size - self._count
+            part = records if start == 0 and len(records) <= room else records[start : start + room]
+            self._lines.append(json_lines(part))
+            self._pages.append(page)
+            self._count += len(part)
+            start += len(part)
+            if self._count >= self._row_group_size:
+                self._flush()
 
     def close(self) -> None:
-        if self._buffer or self._writer is None:
-            batch, self._buffer = self._buffer, []
-            self._flush(batch)
+        if self._count or self._writer is None:
+            self._flush()
         self._writer.close()
 
     def abort(self) -> None:
-        self._buffer = []
+        self._lines, self._pages, self._count = [], [], 0
         if self._writer is not None:
             writer, self._writer = self._writer, None
             with contextlib.suppress(Exception):  # the file is being deleted; its footer does not matter
                 writer.close()
 
-    def _flush(self, batch: list[Any]) -> None:
+    def _flush(self) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        try:
-            table = pa.Table.from_pylist(batch, schema=self._schema)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise ConfigurationError(
-                f"A record does not fit the Parquet schema taken from the first row group ({exc}); "
-                "land this endpoint as format='ndjson', or raise parquet_row_group_size so the first "
-                "group shows every column's type.",
-                field="format",
-            ) from exc
+        chunks, pages = self._lines, self._pages
+        self._lines, self._pages, self._count = [], [], 0
+        data = b"".join(chunks)
         if self._writer is None:
+            table = _read_lines(data, None) if data else pa.table({})
+            if table is None:
+                raise self._misfit(chunks, pages) or self._generic(pages)
+            if table.num_rows and not table.num_columns:
+                raise ConfigurationError(
+                    f"The records of {_page_range(pages)} have no fields, so Parquet has no column to "
+                    f"store them in. {_ADVICE}",
+                    field="format",
+                )
             self._schema = table.schema
+            self._first_pages = _page_range(pages)
             self._writer = pq.ParquetWriter(self._stream, table.schema)
-        self._writer.write_table(table)
+        else:
+            table = _read_lines(data, self._schema)
+            if table is None:
+                # Nothing to lose if the only strangers are fields that are null throughout.
+                table = _read_lines(data, self._schema, ignore_new=True)
+                misfit = self._misfit(chunks, pages)
+                if table is None or misfit is not None:
+                    raise misfit or self._generic(pages)
+        self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
+
+    def _misfit(self, chunks: list[bytes], pages: list[int | None]) -> ConfigurationError | None:
+        """Which page and field do not fit, in words, with what to do (None: only null fields)."""
+        import pyarrow as pa
+
+        advice = _ADVICE
+        seen: dict[str, tuple[Any, str]] = {}
+        for chunk, page in zip(chunks, pages, strict=True):
+            where = f"page {page}" if page is not None else "a record batch"
+            if self._schema is not None and _read_lines(chunk, self._schema) is not None:
+                continue  # this page fits; another one does not
+            own = _read_lines(chunk, None)
+            if own is None:
+                return ConfigurationError(
+                    f"Parquet cannot hold the records of {where}: each record must be a JSON object "
+                    "(one row) whose fields keep one JSON type. Land this endpoint as format='ndjson'.",
+                    field="format",
+                )
+            if self._schema is None:  # the first row group: do its pages agree with each other?
+                for field in own.schema:
+                    earlier = seen.setdefault(field.name, (field.type, where))
+                    if not (_fits(field.type, earlier[0]) or _fits(earlier[0], field.type)):
+                        return ConfigurationError(
+                            f"Field {field.name!r} is {earlier[0]} on {earlier[1]} but {field.type} on "
+                            f"{where}; a Parquet column holds one type. Land this endpoint as "
+                            "format='ndjson'.",
+                            field="format",
+                        )
+                    if _fits(earlier[0], field.type):
+                        seen[field.name] = (field.type, where)
+                continue
+            for field in own.schema:
+                if field.name not in self._schema.names and pa.types.is_null(field.type):
+                    continue  # null throughout: nothing is lost without it
+                if field.name not in self._schema.names:
+                    return ConfigurationError(
+                        f"Field {field.name!r} first appears on {where}, after the first row group "
+                        f"({self._first_pages}) fixed the Parquet columns, so it cannot be stored. {advice}",
+                        field="format",
+                    )
+                known = self._schema.field(field.name).type
+                if not _fits(field.type, known):
+                    return ConfigurationError(
+                        f"Field {field.name!r} is {known} in the first row group ({self._first_pages}) but "
+                        f"{field.type} on {where}; storing it would truncate or drop values. {advice}",
+                        field="format",
+                    )
+        return None
+
+    def _generic(self, pages: list[int | None]) -> ConfigurationError:
+        first = f" of the first row group ({self._first_pages})" if self._first_pages else ""
+        return ConfigurationError(
+            f"The records of {_page_range(pages)} do not fit one Parquet schema{first}. {_ADVICE}",
+            field="format",
+        )
+
+
+_ADVICE = (
+    "A Parquet file has one schema, fixed by its first row group; raise parquet_row_group_size so "
+    "the first group shows every column's type, or land this endpoint as format='ndjson'."
+)
+
+
+def _read_lines(data: bytes, schema: Any, *, ignore_new: bool = False) -> Any:
+    """The table Arrow reads from JSON ``data`` (one object a line), or None if it cannot.
+
+    Without ``schema`` the types are inferred, strings kept as strings (Arrow would turn
+    date-like ones into timestamps, dropping their zone).
+    """
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    # One block for inference (blocks inferred apart may disagree); with a schema, 1 MiB blocks
+    # read faster, unless a record is longer than that. One thread: the pull's own threads and
+    # the encoder share the cores, and Arrow's pool costs more CPU than it saves here.
+    whole = pj.ReadOptions(block_size=min(len(data) + 1, 2**31 - 1), use_threads=False)
+    read = pj.ReadOptions(block_size=1 << 20, use_threads=False) if len(data) > 1 << 20 else whole
+    try:
+        if schema is not None:
+            unexpected = "ignore" if ignore_new else "error"
+            options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior=unexpected)
+            try:
+                return pj.read_json(io.BytesIO(data), read_options=read, parse_options=options)
+            except pa.ArrowInvalid:
+                if read is whole:
+                    raise
+                return pj.read_json(io.BytesIO(data), read_options=whole, parse_options=options)
+        read = whole
+        table = pj.read_json(io.BytesIO(data), read_options=read)
+        strings = pa.schema([field.with_type(_no_timestamps(field.type)) for field in table.schema])
+        if strings.equals(table.schema):
+            return table
+        options = pj.ParseOptions(explicit_schema=strings, unexpected_field_behavior="error")
+        return pj.read_json(io.BytesIO(data), read_options=read, parse_options=options)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeError):
+        return None
+
+
+def _no_timestamps(kind: Any) -> Any:
+    """``kind`` with every timestamp (inferred from a string) a string again."""
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(kind):
+        return pa.string()
+    if pa.types.is_struct(kind):
+        return pa.struct(
+            [kind.field(i).with_type(_no_timestamps(kind.field(i).type)) for i in range(kind.num_fields)]
+        )
+    if pa.types.is_list(kind):
+        return pa.list_(kind.value_field.with_type(_no_timestamps(kind.value_type)))
+    return kind
+
+
+def _fits(found: Any, known: Any) -> bool:
+    """Whether values typed ``found`` fit a column of type ``known`` without loss."""
+    import pyarrow as pa
+
+    if found == known or pa.types.is_null(found):
+        return True
+    if pa.types.is_integer(found):
+        return bool(pa.types.is_floating(known))
+    if pa.types.is_struct(found) and pa.types.is_struct(known):
+        names = {known.field(i).name: known.field(i).type for i in range(known.num_fields)}
+        return all(
+            found.field(i).name in names and _fits(found.field(i).type, names[found.field(i).name])
+            for i in range(found.num_fields)
+        )
+    if pa.types.is_list(found) and pa.types.is_list(known):
+        return _fits(found.value_type, known.value_type)
+    return False
+
+
+def _page_range(pages: list[int | None]) -> str:
+    numbers = [page for page in pages if page is not None]
+    if not numbers:
+        return "the first records"
+    first, last = min(numbers), max(numbers)
+    return f"page {first}" if first == last else f"pages {first}-{last}"
 
 
 def open_encoder(
