@@ -71,8 +71,8 @@ class ShapesStore:
         self._latest = data.updated_at(count, epoch=epoch, step=step) if count else epoch
         self.seq = 0
         """How many changes were made; a delta link remembers it."""
-        self.delta_floor = 0
-        """Delta links handed out before change ``delta_floor`` have expired."""
+        self.generation = 0
+        """Delta links carry the generation they were handed out in; older ones have expired."""
 
     @classmethod
     def for_config(cls, config: SandboxConfig) -> ShapesStore:
@@ -142,10 +142,10 @@ class ShapesStore:
         return record
 
     def expire_delta_links(self) -> int:
-        """Make every delta link handed out so far answer 410 Gone; returns the new floor."""
+        """Make every delta link handed out so far answer 410 Gone; returns the new generation."""
         with self._lock:
-            self.delta_floor = self.seq + 1
-            return self.delta_floor
+            self.generation += 1
+            return self.generation
 
 
 class BadRequest(Exception):
@@ -215,13 +215,13 @@ class _ShapesApi:
         if skip + top < len(matching):
             body["@odata.nextLink"] = with_params(request.url, {"$skip": str(skip + top), "$asof": str(asof)})
         else:
-            body["@odata.deltaLink"] = _delta_link(request, asof)
+            body["@odata.deltaLink"] = _delta_link(request, asof, self.store.generation)
         return JSONResponse(body)
 
     async def delta(self, request: Request) -> Response:
         query = request.query_params
-        token = _decode_token(query.get("$deltatoken"))
-        if token < self.store.delta_floor:
+        token, generation = _decode_token(query.get("$deltatoken"))
+        if generation != self.store.generation:
             message = "The delta link has expired; read the whole collection again for a new one."
             return JSONResponse({"error": {"code": "resyncRequired", "message": message}}, 410)
         top = _int(query.get("$top", DEFAULT_TOP), "$top", minimum=1, maximum=MAX_TOP, odata=True)
@@ -235,7 +235,7 @@ class _ShapesApi:
         if skip + top < len(changed):
             body["@odata.nextLink"] = with_params(request.url, {"$skip": str(skip + top), "$asof": str(asof)})
         else:
-            body["@odata.deltaLink"] = _delta_link(request, asof)
+            body["@odata.deltaLink"] = _delta_link(request, asof, self.store.generation)
         return JSONResponse(body)
 
     async def admin_changes(self, request: Request) -> Response:
@@ -252,7 +252,7 @@ class _ShapesApi:
             raise BadRequest(str(exc)) from None
 
     async def admin_expire(self, request: Request) -> Response:
-        return JSONResponse({"floor": self.store.expire_delta_links()})
+        return JSONResponse({"generation": self.store.expire_delta_links()})
 
 
 def _pascal(record: dict[str, Any]) -> dict[str, Any]:
@@ -260,23 +260,26 @@ def _pascal(record: dict[str, Any]) -> dict[str, Any]:
     return {key[:1].upper() + key[1:]: value for key, value in record.items()}
 
 
-def _delta_link(request: Request, asof: int) -> str:
-    token = base64.urlsafe_b64encode(json.dumps({"seq": asof}).encode()).decode().rstrip("=")
+def _delta_link(request: Request, asof: int, generation: int) -> str:
+    text = json.dumps({"seq": asof, "gen": generation})
+    token = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
     base = request.url.replace(query="")
     path = base.path if base.path.endswith("/delta") else base.path + "/delta"
     return with_params(base.replace(path=path), {"$deltatoken": token})
 
 
-def _decode_token(raw: str | None) -> int:
+def _decode_token(raw: str | None) -> tuple[int, int]:
+    """``(seq, generation)`` from a delta token this service handed out."""
     if not raw or len(raw) > 200:
         raise BadRequest("$deltatoken is missing or not one this service handed out", odata=True)
     try:
-        seq = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))["seq"]
+        decoded = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        values = (decoded["seq"], decoded["gen"])
     except (binascii.Error, ValueError, TypeError, KeyError):
         raise BadRequest("$deltatoken is not one this service handed out", odata=True) from None
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
         raise BadRequest("$deltatoken is not one this service handed out", odata=True)
-    return seq
+    return values
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
