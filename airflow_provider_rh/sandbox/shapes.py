@@ -108,7 +108,9 @@ class ShapesStore:
             found = [(s, i) for i, s in self._seqs.items() if seq < s <= until]
             return [dict(records[i]) for _, i in sorted(found)]
 
-    def change(self, *, update: Iterable[int] = (), add: int = 0, at: dt.datetime | None = None) -> dict[str, Any]:
+    def change(
+        self, *, update: Iterable[int] = (), add: int = 0, at: dt.datetime | None = None
+    ) -> dict[str, Any]:
         """Update ``update`` (a new version, ``modified`` = the stamp) and add ``add`` records.
 
         The stamp is ``at`` (to the second), else one ``step`` after the latest record. Returns
@@ -241,7 +243,9 @@ class _ShapesApi:
     async def admin_changes(self, request: Request) -> Response:
         body = await _json_body(request)
         update = body.get("update", [])
-        if not isinstance(update, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in update):
+        if not isinstance(update, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in update
+        ):
             raise BadRequest("update must be a list of record ids")
         add = _int(body.get("add", 0), "add", minimum=0, maximum=MAX_CHANGE)
         at = body.get("at")
