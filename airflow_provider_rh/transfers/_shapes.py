@@ -13,6 +13,8 @@ import copy
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+import httpx
+
 from airflow_provider_rh.exceptions import ApiError, ConfigurationError
 from airflow_provider_rh.incremental import DeltaLink, Incremental, MarkTracker
 from airflow_provider_rh.pagination import Page, Pager, Pagination
@@ -175,9 +177,10 @@ def _delta(
     if link:
         task.log.info("Following the delta link of the last successful run.")
         try:
-            summary = run(
-                bind_request(task.pagination, method="GET", json=None, data=None), link, None, watched
-            )
+            # The link's query as parameters: a first request's (empty) params would replace it.
+            url = httpx.URL(link)
+            get = bind_request(task.pagination, method="GET", json=None, data=None)
+            summary = run(get, str(url.copy_with(query=None)), dict(url.params.multi_items()), watched)
             source = "delta link"
         except ApiError as exc:
             if not spec.expired(exc.status_code, exc.body_excerpt):
