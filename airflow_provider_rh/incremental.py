@@ -11,9 +11,10 @@ read back from the previous successful run through Airflow, never from a worker'
 The boundary, for an API whose filter is inclusive (``updatedSince`` means ``>=``):
 
 - ``key=`` given (the usual case for timestamps): the query asks from the mark *inclusive*;
-  records whose ``field`` equals the mark and whose key the last run already landed at that
-  value are dropped. A record that gets the mark's value later (same second, after the pull),
-  or comes back with a new version, still lands. The keys at the mark travel with the mark.
+  a record whose ``field`` equals the mark is dropped when the last run landed the same record
+  (same key, same content) at that value. A record that gets the mark's value later (same
+  second, after the pull), or changes again within that second, still lands. The keys at the
+  mark, each with a digest of the record's content, travel with the mark.
 - no ``key``: records whose ``field`` equals the mark are dropped (*exclusive*). Safe only when
   no record can later get the mark's value: a strictly increasing sequence or row version.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,13 +45,13 @@ class IncrementalError(RegionHallandError):
 
 @dataclass(frozen=True)
 class Mark:
-    """The largest ``field`` value landed, and the keys of the records that have it."""
+    """The largest ``field`` value landed, and ``(key, content digest)`` of the records that have it."""
 
     value: Any
-    keys: tuple[Any, ...] = ()
+    keys: tuple[tuple[Any, str], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "keys": list(self.keys)}
+        return {"value": self.value, "keys": [list(entry) for entry in self.keys]}
 
 
 class Incremental:
@@ -113,7 +115,8 @@ class Incremental:
         """This run's starting mark and where it came from, from the last run's summary entry."""
         if previous and previous.get("field") == self.field and previous.get("mark") is not None:
             mark = previous["mark"]
-            return Mark(mark["value"], tuple(mark.get("keys") or ())), "previous run"
+            keys = tuple(_entry(entry) for entry in mark.get("keys") or ())
+            return Mark(mark["value"], keys), "previous run"
         if self.initial is not None:
             return Mark(self.initial), "initial"
         return None, "none (everything)"
@@ -158,14 +161,16 @@ class MarkTracker:
     key: KeyPath | None
     start: Mark | None
     value: Any = None
-    keys: set[Any] = dataclasses.field(default_factory=set)
+    keys: set[tuple[Any, str]] = dataclasses.field(default_factory=set)
     dropped: int = 0
     records: int = 0
+    landed_at_start: set[Any] = dataclasses.field(default_factory=set)
 
     def __post_init__(self) -> None:
         if self.start is not None:
             self.value = self.start.value
             self.keys = set(self.start.keys) if self.key is not None else set()
+            self.landed_at_start = set(self.keys)
 
     def filter(self, records: Sequence[Any]) -> Sequence[Any] | None:
         """The records to land, or ``None`` when all of them are (the page is kept as it is)."""
@@ -173,7 +178,7 @@ class MarkTracker:
         for index, raw in enumerate(records):
             record = _decoded(raw)
             value = self._value(record)
-            land = self._place(record, value)
+            land = self._place(raw, record, value)
             if not land and kept is None:
                 kept = list(records[:index])
             elif land and kept is not None:
@@ -181,36 +186,38 @@ class MarkTracker:
         self.records += len(records) if kept is None else len(kept)
         return kept
 
-    def _place(self, record: Any, value: Any) -> bool:
-        current = self.value
+    def _place(self, raw: Any, record: Any, value: Any) -> bool:
+        """Land the record or not (against the *starting* mark); move the running mark."""
+        floor = None if self.start is None else self.start.value
         try:
-            if current is not None and value < current:
+            if floor is not None and value < floor:
                 self.dropped += 1  # the API's filter is coarser than the mark (or it ignores it)
                 return False
-            above = current is None or value > current
+            at_floor = floor is not None and value == floor
+            above = self.value is None or value > self.value
+            level = not above and value == self.value
         except TypeError:
             raise IncrementalError(
                 f"A record's {describe(self.field)} is {value!r}, which cannot be compared with the mark "
-                f"{current!r}; the field must always be a number or always a string."
+                f"{self.value!r}; the field must always be a number or always a string."
             ) from None
+        identity = self._identity(raw, record) if self.key is not None else None
+        if at_floor and (identity is None or identity in self.landed_at_start):
+            self.dropped += 1  # landed by the last run (or, exclusive, at the mark)
+            return False
+        if at_floor:
+            self.landed_at_start.add(identity)
         if above:
             self.value = value
-            self.keys = {self._key(record)} if self.key is not None else set()
-            return True
-        if self.key is None:  # equal to the mark, exclusive boundary
-            self.dropped += 1
-            return False
-        key = self._key(record)
-        if key in self.keys:
-            self.dropped += 1
-            return False
-        if len(self.keys) >= MAX_MARK_KEYS:
-            raise IncrementalError(
-                f"More than {MAX_MARK_KEYS} records share the mark {value!r} of {describe(self.field)}: "
-                "the field is too coarse to pull incrementally by. Choose a finer field (a timestamp "
-                "with seconds, a row version)."
-            )
-        self.keys.add(key)
+            self.keys = set() if identity is None else {identity}
+        elif level and identity is not None:
+            if len(self.keys) >= MAX_MARK_KEYS:
+                raise IncrementalError(
+                    f"More than {MAX_MARK_KEYS} records share the mark {value!r} of {describe(self.field)}: "
+                    "the field is too coarse to pull incrementally by. Choose a finer field (a timestamp "
+                    "with seconds, a row version)."
+                )
+            self.keys.add(identity)
         return True
 
     def _value(self, record: Any) -> Any:
@@ -223,19 +230,23 @@ class MarkTracker:
             )
         return _comparable(value, "field")
 
-    def _key(self, record: Any) -> Any:
+    def _identity(self, raw: Any, record: Any) -> tuple[Any, str]:
+        """The record's key and a digest of its content: the same record served again."""
         found, key = lookup(record, self.key)
         if not found or isinstance(key, dict | list):
             raise IncrementalError(
                 f"A record has no {describe(self.key)} (a string or number) to tell records at the mark "
                 "apart; check Incremental(key=...)."
             )
-        return key
+        content = bytes(raw) if isinstance(raw, bytes | bytearray | memoryview | msgspec.Raw) else None
+        if content is None:
+            content = msgspec.json.encode(record)
+        return key, hashlib.blake2b(content, digest_size=8).hexdigest()
 
     def mark(self) -> Mark | None:
         if self.value is None:
             return None
-        return Mark(self.value, tuple(sorted(self.keys, key=lambda k: (type(k).__name__, k))))
+        return Mark(self.value, tuple(sorted(self.keys, key=lambda k: (type(k[0]).__name__, k))))
 
 
 class DeltaLink:
@@ -287,6 +298,13 @@ class DeltaLink:
 
     def __hash__(self) -> int:
         return hash(repr(self))
+
+
+def _entry(entry: Any) -> tuple[Any, str]:
+    """A stored ``[key, digest]``; a bare key (no digest) matches no record's content."""
+    if isinstance(entry, list | tuple) and len(entry) == 2:
+        return entry[0], str(entry[1])
+    return entry, ""
 
 
 def _comparable(value: Any, name: str) -> Any:

@@ -15,7 +15,7 @@ Routes (relative to the API base, behind the gateway like every other route)::
                                       | "@odata.deltaLink" on the last page}
     GET  /odata/Units/delta           ?$deltatoken=...: what changed since that link was handed out;
                                       410 Gone {"error": {"code": "resyncRequired"}} once expired
-    POST /shapes/admin/changes        {"update": [ids], "add": n, "at": iso?} -> the change
+    POST /shapes/admin/changes        {"update": [ids], "add": n, "at": iso?, "once": key?}
     POST /shapes/admin/expire-delta-links   every delta link handed out so far expires
 
 Search and OData results are ordered by ``(modified, id)``; delta pages by change then id.
@@ -68,6 +68,7 @@ class ShapesStore:
         self._lock = threading.Lock()
         self._records: dict[int, dict[str, Any]] | None = None
         self._seqs: dict[int, int] = {}
+        self._applied: dict[str, dict[str, Any]] = {}
         self._latest = data.updated_at(count, epoch=epoch, step=step) if count else epoch
         self.seq = 0
         """How many changes were made; a delta link remembers it."""
@@ -109,17 +110,25 @@ class ShapesStore:
             return [dict(records[i]) for _, i in sorted(found)]
 
     def change(
-        self, *, update: Iterable[int] = (), add: int = 0, at: dt.datetime | None = None
+        self,
+        *,
+        update: Iterable[int] = (),
+        add: int = 0,
+        at: dt.datetime | None = None,
+        once: str | None = None,
     ) -> dict[str, Any]:
         """Update ``update`` (a new version, ``modified`` = the stamp) and add ``add`` records.
 
         The stamp is ``at`` (to the second), else one ``step`` after the latest record. Returns
-        ``{"seq", "stamp", "updated", "added"}``.
+        ``{"seq", "stamp", "updated", "added"}``. A change with a ``once`` key already applied is
+        not applied again (its first result is returned): a retried caller changes nothing twice.
         """
         ids = list(update)
         if add < 0 or len(ids) + add > MAX_CHANGE:
             raise ValueError(f"a change updates and adds at most {MAX_CHANGE} records, add >= 0")
         with self._lock:
+            if once is not None and once in self._applied:
+                return self._applied[once]
             records = self._all()
             missing = [i for i in ids if i not in records]
             if missing:
@@ -136,7 +145,10 @@ class ShapesStore:
                 records[i] = {**self._initial_new(i), "modified": text}
                 self._seqs[i] = self.seq
             self._latest = max(self._latest, stamp)
-            return {"seq": self.seq, "stamp": text, "updated": ids, "added": added}
+            result = {"seq": self.seq, "stamp": text, "updated": ids, "added": added}
+            if once is not None:
+                self._applied[once] = result
+            return result
 
     def _initial_new(self, i: int) -> dict[str, Any]:
         record = self._initial(i)
@@ -250,8 +262,11 @@ class _ShapesApi:
         add = _int(body.get("add", 0), "add", minimum=0, maximum=MAX_CHANGE)
         at = body.get("at")
         moment = None if at is None else dt.datetime.fromisoformat(_time(at, "at") or "")
+        once = body.get("once")
+        if once is not None and (not isinstance(once, str) or not 0 < len(once) <= 200):
+            raise BadRequest("once must be a short string")
         try:
-            return JSONResponse(self.store.change(update=update, add=add, at=moment))
+            return JSONResponse(self.store.change(update=update, add=add, at=moment, once=once))
         except (KeyError, ValueError) as exc:
             raise BadRequest(str(exc)) from None
 

@@ -105,6 +105,10 @@ def test_changes_update_old_records_and_add_new_ones_with_one_stamp(call: Any, s
     # A stamp given by the test: records can share an earlier record's value.
     again = sb.shapes.change(update=[5], at=_parse(change["stamp"]))
     assert again["stamp"] == change["stamp"]
+    # A change sent twice with one "once" key (a retried task) is applied once.
+    once = [call("POST", "/shapes/admin/changes", json={"update": [6], "once": "run-1"}).json() for _ in "ab"]
+    assert once[0] == once[1]
+    assert [r["version"] for r in sb.shapes.records() if r["id"] == 6] == [2]
 
 
 def test_odata_filters_pages_counts_and_hands_out_a_delta_link(call: Any, sb: Sandbox) -> None:
