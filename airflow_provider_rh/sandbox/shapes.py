@@ -8,7 +8,7 @@ after the latest record unless the caller gives ``at``.
 
 Routes (relative to the API base, behind the gateway like every other route)::
 
-    POST /search/units                {"filter": {"modifiedFrom", "modifiedBefore"},
+    POST /search/units                {"filter": {"modifiedFrom", "modifiedBefore", "municipalityCodes"},
                                        "paging": {"offset", "limit"}} -> {"results", "total"}
     GET  /odata/Units                 $filter=Modified ge <t> and Modified lt <t>, $top, $skip,
                                       $count=true -> {"value", "@odata.count", "@odata.nextLink"
@@ -206,12 +206,17 @@ class _ShapesApi:
         paging = _object(body, "paging")
         since = _time(flt.get("modifiedFrom"), "filter.modifiedFrom")
         before = _time(flt.get("modifiedBefore"), "filter.modifiedBefore")
+        codes = flt.get("municipalityCodes")
+        if codes is not None and (not isinstance(codes, list) or not all(isinstance(c, str) for c in codes)):
+            raise BadRequest("filter.municipalityCodes must be a list of strings")
         offset = _int(paging.get("offset", 0), "paging.offset", minimum=0, maximum=None)
         limit = _int(paging.get("limit", DEFAULT_TOP), "paging.limit", minimum=1, maximum=MAX_TOP)
         matching = [
             r
             for r in self.store.records()
-            if (since is None or r["modified"] >= since) and (before is None or r["modified"] < before)
+            if (since is None or r["modified"] >= since)
+            and (before is None or r["modified"] < before)
+            and (codes is None or r["municipalityCode"] in codes)
         ]
         return JSONResponse({"results": matching[offset : offset + limit], "total": len(matching)})
 

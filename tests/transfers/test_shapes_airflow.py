@@ -228,3 +228,47 @@ def test_delta_links_carry_changes_and_an_expired_link_reads_everything_again(
     sb.shapes.change(update=[1])
     assert run(dag, 6).state == "success"
     assert landed(landing, dag_id, 6, "Id") == versions(sb, [1])
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "dags_examples"
+
+
+def example(name: str, landing: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An example DAG, parsed with its landing place (``RH_LANDING_BASE``) set to ``landing``."""
+    monkeypatch.setenv("RH_LANDING_BASE", landing.as_uri())
+    monkeypatch.delenv("RH_LANDING_CONN_ID", raising=False)
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.dag
+
+
+def test_the_shape_examples_run_and_land_exactly_what_changed(
+    airflow_db: Path, sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    search = example("shapes_search_incremental", tmp_path, monkeypatch)
+    delta = example("shapes_odata_delta", tmp_path, monkeypatch)
+    window = example("shapes_odata_window", tmp_path, monkeypatch)
+    wanted = {"1380", "1383"}
+    for dag in (search, delta):
+        assert dag.test(logical_date=jan(2)).state == "success"
+    sb.shapes.change(update=[1, 2, 3, 4, 5, 6])
+    for dag in (search, delta):
+        assert dag.test(logical_date=jan(3)).state == "success"
+    assert window.test(logical_date=jan(2)).state == "success"
+
+    def ids(folder: str, name: str, key: str) -> list[int]:
+        return sorted(r[key] for r in read_ndjson(tmp_path / "shapes" / folder / name))
+
+    records = sb.shapes.records()
+    in_search = [r["id"] for r in records if r["municipalityCode"] in wanted]
+    assert ids("search", "changes-20260102T000000.ndjson.gz", "id") == sorted(in_search)
+    assert ids("search", "changes-20260103T000000.ndjson.gz", "id") == [
+        i for i in range(1, 7) if i in in_search
+    ]
+    assert ids("odata_delta", "changes-20260102T000000.ndjson.gz", "Id") == list(range(1, UNITS + 1))
+    assert ids("odata_delta", "changes-20260103T000000.ndjson.gz", "Id") == [1, 2, 3, 4, 5, 6]
+    day_one = [r["id"] for r in records if r["modified"] < "2026-01-02T00:00:00Z"]
+    assert ids("odata", "units-20260101T000000-20260102T000000.ndjson.gz", "Id") == sorted(day_one)
