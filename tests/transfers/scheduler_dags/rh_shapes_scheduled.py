@@ -51,7 +51,7 @@ def change(conn_id: str, logical_date: Any = None, run_id: str | None = None) ->
     so a retried task changes nothing twice)."""
     day = logical_date.day
     hook = RegionHallandHook(conn_id)
-    body = {"update": [day, day + 10], "add": 1, "once": run_id}
+    body = {"update": [day, day + 10], "add": 1, "once": f"{conn_id}:{run_id}"}
     answer = hook.request("POST", "/shapes/admin/changes", json=body)
     result: dict[str, Any] = answer.json()
     return result
@@ -94,4 +94,4 @@ with DAG(
             {**ODATA, "destination": destination("rh_hwm_mapped", "odata")},
         ]
     )
-    change("regionhalland_default") >> pulls
+    change("rh_mapped") >> pulls
