@@ -45,7 +45,10 @@ ODATA: dict[str, Any] = {
 }
 
 
-@task
+# Safe to retry (a change is applied once per run), and retried generously: on a loaded machine
+# a task process sometimes dies before it runs (seen in "Pre Execute"), and a lost change
+# would fail its run.
+@task(retries=6, retry_delay=dt.timedelta(seconds=2))
 def change(conn_id: str, logical_date: Any = None, run_id: str | None = None) -> dict[str, Any]:
     """Day ``d``: records ``d`` and ``d + 10`` get a new version, one record is added (once per run,
     so a retried task changes nothing twice)."""
