@@ -29,6 +29,9 @@ def test_the_docs_quote_the_examples():
         "dags_examples/hsainfo_units_hourly.py",
         "dags_examples/hsainfo_unit_lookup.py",
         "dags_examples/hsainfo_mapped.py",
+        "dags_examples/shapes_search_incremental.py",
+        "dags_examples/shapes_odata_window.py",
+        "dags_examples/shapes_odata_delta.py",
     }
 
 

@@ -127,6 +127,7 @@ def test_public_names() -> None:
         "DEFAULT_MAX_PAGES",
         "CallablePagination",
         "CursorPagination",
+        "InBody",
         "KeyPath",
         "LinkHeaderPagination",
         "NextLinkPagination",

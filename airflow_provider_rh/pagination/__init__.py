@@ -14,6 +14,7 @@ Airflow-free. Values in a page (records, next link, cursor, total) are found by 
 from __future__ import annotations
 
 from airflow_provider_rh.pagination._base import Page, PageRequest, Pagination, Plan
+from airflow_provider_rh.pagination._body import InBody
 from airflow_provider_rh.pagination._counted import OffsetPagination, PageNumberPagination
 from airflow_provider_rh.pagination._custom import CallablePagination
 from airflow_provider_rh.pagination._follow import (
@@ -29,6 +30,7 @@ __all__ = [
     "DEFAULT_MAX_PAGES",
     "CallablePagination",
     "CursorPagination",
+    "InBody",
     "KeyPath",
     "LinkHeaderPagination",
     "NextLinkPagination",

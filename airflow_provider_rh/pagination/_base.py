@@ -8,6 +8,7 @@ the guarding (repeats, ``max_pages``, concurrency).
 
 from __future__ import annotations
 
+import json as jsonlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,15 +22,23 @@ class PageRequest:
     """One page to fetch: a path (relative to the API base URL) or an absolute same-origin URL.
 
     ``params`` is the query; a next link already carries its query, so it comes with none.
+    ``method``, ``json`` and ``data`` are the HTTP method and body (a POST search); see
+    :class:`~airflow_provider_rh.pagination.InBody` for paging in the body.
     """
 
     url: str
     params: Mapping[str, Any] | None = None
+    method: str = "GET"
+    json: Any = None
+    data: Mapping[str, Any] | None = None
 
-    def key(self) -> tuple[str, tuple[tuple[str, str], ...]]:
+    def key(self) -> tuple[Any, ...]:
         """Identity of the request, for noticing one asked twice."""
         params = tuple(sorted((str(k), str(v)) for k, v in (self.params or {}).items()))
-        return self.url, params
+        if self.method == "GET" and self.json is None and self.data is None:
+            return self.url, params
+        body = jsonlib.dumps([self.json, self.data], sort_keys=True, separators=(",", ":"), default=str)
+        return self.url, params, self.method, body
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,10 @@ Everything is served on one port (``rh-sandbox --help`` for the CLI)::
     GET  /hsainfo/v1/units/pages        {"items", "page", "pageSize", "totalCount"}
     GET  /hsainfo/v1/units/odata        {"value", "@odata.nextLink"}
     GET  /hsainfo/v1/units/{id}
+    POST /hsainfo/v1/search/units       paging in the JSON body; records that change (shapes.py)
+    GET  /hsainfo/v1/odata/Units        $filter, $top/$skip, @odata.nextLink, @odata.deltaLink
+    GET  /hsainfo/v1/odata/Units/delta  the changes since a delta link; 410 once it expired
+    POST /hsainfo/v1/shapes/admin/...   change records, expire delta links (tests, demos)
 
 Example::
 

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 
-from airflow_provider_rh.sandbox import state, tokens
+from airflow_provider_rh.sandbox import shapes, state, tokens
 from airflow_provider_rh.sandbox.api import HsaInfoApi
 from airflow_provider_rh.sandbox.config import SandboxConfig
 from airflow_provider_rh.sandbox.context import (
@@ -54,9 +54,10 @@ _START_TIMEOUT = 60.0  # a readiness bound for a busy machine; uvicorn normally 
 _STOP_TIMEOUT = 10.0
 
 
-def build_app(ctx: Context) -> Starlette:
+def build_app(ctx: Context, store: shapes.ShapesStore | None = None) -> Starlette:
     """AD FS routes under ``/adfs``, and the gateway-guarded API under its base path."""
     api = HsaInfoApi(count=ctx.config.unit_count, epoch=ctx.config.epoch, step=ctx.config.step).app()
+    api.router.routes[:0] = shapes.routes(store or shapes.ShapesStore.for_config(ctx.config))
     guarded = Gateway(FaultsMiddleware(api, injector=ctx.faults, stats=ctx.stats), ctx=ctx)
     return Starlette(
         routes=[*tokens.routes(ctx), Mount(API_BASE_PATH, app=guarded)],
@@ -93,6 +94,8 @@ class Sandbox:
             faults=FaultInjector(self.config.faults, started_at=self.config.clock()),
         )
         self._register_defaults()
+        self.shapes = shapes.ShapesStore.for_config(self.config)
+        """The changing records behind the POST search and OData routes (:mod:`.shapes`)."""
         try:
             self.connection_path = state.write_connection(self.config.state_dir, self.connection)
         except OSError:
@@ -199,7 +202,7 @@ class Sandbox:
             raise RuntimeError("a stopped Sandbox cannot start again; make a new one")
         install_log_filter()
         uv_config = uvicorn.Config(
-            build_app(self.ctx),
+            build_app(self.ctx, self.shapes),
             log_config=uvicorn.config.LOGGING_CONFIG if self.config.uvicorn_logging else None,
             log_level=self.config.log_level,
             access_log=self.config.access_log,

@@ -18,8 +18,10 @@ from airflow_provider_rh._arguments import check_arguments
 from airflow_provider_rh._windowing import WindowedMixin, check_window_args
 from airflow_provider_rh.core.retry import RetryPolicy, RetryStats
 from airflow_provider_rh.hooks.regionhalland import RegionHallandHook
+from airflow_provider_rh.incremental import DeltaLink, Incremental
 from airflow_provider_rh.pagination import DEFAULT_MAX_PAGES, KeyPath, Pager, PageRequest, Pagination
 from airflow_provider_rh.pagination._base import positive_int
+from airflow_provider_rh.pagination._body import bind_request, check_method
 from airflow_provider_rh.transfers._formats import (
     DEFAULT_GZIP_LEVEL,
     DEFAULT_ROW_GROUP_SIZE,
@@ -29,6 +31,8 @@ from airflow_provider_rh.transfers._formats import (
 from airflow_provider_rh.transfers._lineage import api_dataset, storage_dataset
 from airflow_provider_rh.transfers._progress import DEFAULT_INTERVAL, Progress
 from airflow_provider_rh.transfers._pull import pull
+from airflow_provider_rh.transfers._repeat import RepeatablePolicy
+from airflow_provider_rh.transfers._shapes import check_shape_args, previous_summary, pull_shaped
 from airflow_provider_rh.transfers._sink import RecordSink, TryIdentity
 from airflow_provider_rh.windows import TimeWindow
 
@@ -79,17 +83,34 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
         that query asks for nothing.
     :param http_retry: bounds and pacing of HTTP retries (default ``RetryPolicy()``: 5
         attempts, 300 s); the summary counts the retries and token requests of the pull.
+    :param method: the HTTP method of every page (``"POST"`` for a search API); as on
+        ``RegionHallandApiOperator``.
+    :param json: the JSON body of the first page (templated); every next page sends it again
+        with only the paging values changed (see :class:`~airflow_provider_rh.pagination.InBody`).
+    :param data: a form body instead (templated); paging cannot go into a form.
+    :param idempotent: ``True`` says the request is safe to repeat though its method is not
+        (a read-only POST search): 5xx answers and dropped connections are then retried as for a
+        GET. By default a POST is retried only where the server did not process it (429,
+        connection refused).
+    :param incremental: an :class:`~airflow_provider_rh.incremental.Incremental`: each run
+        asks from the largest value of a record field the last successful run landed (kept in
+        the XCom summary and asset events as ``"incremental"``).
+    :param delta: a :class:`~airflow_provider_rh.incremental.DeltaLink`: each run starts from
+        the delta link the last successful run's last page handed out (kept as ``"delta"``);
+        the first run, and a run whose link has expired, read everything from ``path``.
     """
 
     template_fields: Sequence[str] = (
         "path",
         "query_params",
         "headers",
+        "json",
+        "data",
         "destination",
         "resource",
         "scopes",
     )
-    template_fields_renderers = {"query_params": "json", "headers": "json"}
+    template_fields_renderers = {"query_params": "json", "headers": "json", "json": "json", "data": "json"}
     ui_color = "#e3f1e9"
 
     def __init__(
@@ -115,6 +136,12 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
         window: TimeWindow | None = None,
         allow_empty_interval: bool = False,
         http_retry: RetryPolicy | None = None,
+        method: str = "GET",
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        idempotent: bool | None = None,
+        incremental: Incremental | None = None,
+        delta: DeltaLink | None = None,
         **kwargs: Any,
     ) -> None:
         check_arguments(  # by type and range when the DAG is parsed
@@ -137,6 +164,8 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
         )
         super().__init__(**kwargs)
         check_window_args(window, query_params, pagination=pagination)
+        self.method = check_method(method)
+        check_shape_args(self, window=window, incremental=incremental, delta=delta, query_params=query_params)
         # Checked now, so a mistake fails when the DAG is parsed rather than at run time.
         Pager(
             pagination,
@@ -169,6 +198,11 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
         self.window = window
         self.allow_empty_interval = allow_empty_interval
         self.http_retry = http_retry
+        self.json = json
+        self.data = data
+        self.idempotent = idempotent
+        self.incremental = incremental
+        self.delta = delta
         self._landed: list[str] = []
 
     @cached_property
@@ -179,6 +213,8 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
     @cached_property
     def hook(self) -> RegionHallandHook:
         policy = dataclasses.replace(self.http_retry or RetryPolicy(), stats=self.retry_stats)
+        if self.idempotent:
+            policy = RepeatablePolicy.of(policy)
         return RegionHallandHook(
             self.regionhalland_conn_id, resource=self.resource, scopes=self.scopes, retry=policy
         )
@@ -204,7 +240,7 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
             owner=TryIdentity.from_context(context),  # its temporaries are this try's alone
         )
         pager = Pager(
-            self.pagination,
+            bind_request(self.pagination, method=self.method, json=self.json, data=self.data),
             self._fetch,
             records_path=self.records_path,
             max_pages=self.max_pages,
@@ -220,14 +256,25 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
             self.format,
         )
         stats = self.retry_stats
+        shaped: dict[str, Any] = {}
         try:
-            summary = pull(
-                pager.pages(self.path, self.query_params),
-                sink,
-                progress,
-                destination=_url(protocol, target.path),
-                display=lambda path: _url(protocol, path),
-            )
+            if self.incremental is None and self.delta is None:
+                summary = pull(
+                    pager.pages(self.path, self.query_params),
+                    sink,
+                    progress,
+                    destination=_url(protocol, target.path),
+                    display=lambda path: _url(protocol, path),
+                )
+            else:
+                summary, shaped = pull_shaped(
+                    self,
+                    previous_summary(context, self.task_id),
+                    sink_factory=lambda: self._sink(target),
+                    progress_factory=lambda: Progress(report=self.log.info, interval=self.progress_interval),
+                    destination=_url(protocol, target.path),
+                    display=lambda path: _url(protocol, path),
+                )
         except BaseException:
             if stats.gave_up is not None:
                 self.log.error(
@@ -244,13 +291,32 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
         self._landed = summary.paths
         self.log.info(summary.line())
         result = summary.as_dict()
+        result.update(shaped)
         if self.run_window is not None:
             result["window"] = self.run_window.as_dict()
         self._send_asset_events(context, result)
         return result
 
+    def _sink(self, target: ObjectStoragePath) -> RecordSink:
+        return RecordSink(
+            target.fs,
+            target.path,
+            fmt=self.format,
+            max_records_per_file=self.max_records_per_file,
+            row_group_size=self.parquet_row_group_size,
+            gzip_level=self.gzip_level,
+            destination=self.destination,
+        )
+
     def _fetch(self, request: PageRequest) -> httpx.Response:
-        return self.hook.request("GET", request.url, params=request.params, headers=self.headers)
+        return self.hook.request(
+            request.method,
+            request.url,
+            params=request.params,
+            headers=self.headers,
+            json=request.json,
+            data=request.data,
+        )
 
     def _send_asset_events(self, context: Context, summary: dict[str, Any]) -> None:
         """Put the summary on each outlet asset's event, so consumers see what landed."""

@@ -43,6 +43,7 @@ DAGS = Path(__file__).parent / "scheduler_dags"
 LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 BUNDLE = "rh-window-scheduler-tests"
 UNITS = 2_000  # one every 5 minutes from 2026-01-01: about a week
+MAPPED_UNITS = 300
 UTC = dt.timezone.utc
 READY_TIMEOUT = 180.0  # an upper bound for starting the components on a busy machine
 RUNS_TIMEOUT = 240.0
@@ -94,8 +95,18 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 
 
 @pytest.fixture(scope="module")
+def mapped_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """The second API host of ``rh_hwm_mapped`` (connection ``rh_mapped``): its own records."""
+    sb = start_sandbox(tmp_path_factory.mktemp("mapped-sandbox"), unit_count=MAPPED_UNITS)
+    try:
+        yield sb
+    finally:
+        sb.stop()
+
+
+@pytest.fixture(scope="module")
 def scheduler(
-    airflow_db: Path, sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory
+    airflow_db: Path, sandbox: Sandbox, mapped_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Scheduler]:
     """api-server + scheduler on the session's database."""
     landing = tmp_path_factory.mktemp("landing")
@@ -117,6 +128,7 @@ def scheduler(
         # SQLite and a shared 2-core machine make the execution API slow at times: wait, not fail.
         "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
         "AIRFLOW_CONN_REGIONHALLAND_DEFAULT": sandbox.connection_uri_env(),
+        "AIRFLOW_CONN_RH_MAPPED": mapped_sandbox.connection_uri_env(),
         "RH_WINDOW_LANDING": str(landing),
     }
     with pytest.MonkeyPatch.context() as patch:
@@ -126,7 +138,7 @@ def scheduler(
         # writer at a time. The DAGs go into the database (as a dag-processor would put them),
         # unpaused; the backfill's runs are created (`airflow backfill create`), two at a time.
         airflow_cli("dags", "reserialize", "--bundle-name", BUNDLE)
-        for dag_id in ("rh_win_catchup", "rh_win_backfill"):
+        for dag_id in ("rh_win_catchup", "rh_win_backfill", "rh_hwm_catchup", "rh_hwm_mapped"):
             airflow_cli("dags", "unpause", dag_id)
         airflow_cli(*BACKFILL)
         procs: list[subprocess.Popen[bytes]] = []
@@ -239,3 +251,59 @@ def test_airflow_backfill_lands_each_interval_once(scheduler: Scheduler) -> None
     files = landed(scheduler.landing / "rh_win_backfill")
     assert files == {name(s, e): ids(s, e) for s, e in itertools.pairwise(edges)}
     assert sorted(i for records in files.values() for i in records) == ids(day(1), day(4))
+
+
+def changed(sb: Sandbox, ids: list[int]) -> list[tuple[int, int]]:
+    """``(id, version)`` of ``ids`` as the sandbox holds them now."""
+    versions = {r["id"]: r["version"] for r in sb.shapes.records()}
+    return sorted((i, versions[i]) for i in ids)
+
+
+def pulled(folder: Path, id_key: str = "id") -> dict[str, list[tuple[int, int]]]:
+    version_key = "version" if id_key == "id" else "Version"
+    return {
+        name: sorted((r[id_key], r[version_key]) for r in read_ndjson(folder / name))
+        for name in visible_files(folder)
+    }
+
+
+def test_a_high_water_mark_through_catchup_and_a_failed_run_lands_every_change_once(
+    scheduler: Scheduler, sandbox: Sandbox
+) -> None:
+    """Day d changes records d and d + 10 and adds one (id UNITS + d); Jan 3's pull fails."""
+    wait_until(
+        "five high-water-mark runs finished", finished("rh_hwm_catchup", 5), RUNS_TIMEOUT, scheduler.logs
+    )
+    assert [(run.logical_date, run.state) for run in runs("rh_hwm_catchup")] == [
+        (day(1), "success"),
+        (day(2), "success"),
+        (day(3), "failed"),
+        (day(4), "success"),
+        (day(5), "success"),
+    ]
+    files = pulled(scheduler.landing / "rh_hwm_catchup" / "search")
+    assert sorted(files) == [
+        "2026-01-01.ndjson",
+        "2026-01-02.ndjson",
+        "2026-01-04.ndjson",
+        "2026-01-05.ndjson",
+    ]
+    assert files["2026-01-01.ndjson"][:3] == [(1, 2), (2, 1), (3, 1)]  # day 1's change, then everything
+    assert len(files["2026-01-01.ndjson"]) == UNITS + 1
+    assert files["2026-01-02.ndjson"] == changed(sandbox, [2, 12, UNITS + 2])
+    # Jan 3 failed, so its mark never moved: Jan 4 lands Jan 3's changes and its own.
+    assert files["2026-01-04.ndjson"] == changed(sandbox, [3, 4, 13, 14, UNITS + 3, UNITS + 4])
+    assert files["2026-01-05.ndjson"] == changed(sandbox, [5, 15, UNITS + 5])
+    every = [pair for name in sorted(files) for pair in files[name]]
+    assert len(every) == len(set(every))  # no version of a record twice
+    assert set(changed(sandbox, list(range(1, UNITS + 6)))) <= set(every)  # every latest version landed
+
+
+def test_a_mapped_pull_keeps_one_mark_per_api_shape(scheduler: Scheduler, mapped_sandbox: Sandbox) -> None:
+    wait_until("two mapped runs finished", finished("rh_hwm_mapped", 2), RUNS_TIMEOUT, scheduler.logs)
+    assert [run.state for run in runs("rh_hwm_mapped")] == ["success", "success"]
+    for api, id_key in (("search", "id"), ("odata", "Id")):
+        files = pulled(scheduler.landing / "rh_hwm_mapped" / api, id_key)
+        assert sorted(files) == ["2026-01-01.ndjson", "2026-01-02.ndjson"], api
+        assert len(files["2026-01-01.ndjson"]) == MAPPED_UNITS + 1, api
+        assert files["2026-01-02.ndjson"] == changed(mapped_sandbox, [2, 12, MAPPED_UNITS + 2]), api
