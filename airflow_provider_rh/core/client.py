@@ -164,16 +164,17 @@ def _excerpt(response: httpx.Response) -> str:
         text = head.decode(response.encoding or "utf-8", errors="replace")
     except LookupError:
         text = head.decode("utf-8", errors="replace")
-    return text[: BODY_EXCERPT_CHARS + 1]
+    return text[:BODY_EXCERPT_CHARS]
 
 
 def api_error(response: httpx.Response) -> ApiError:
     """An ``ApiError`` for a non-2xx response, with what the server said and what to check."""
     url = str(response.request.url.copy_with(query=None)) if response.request else ""
-    # Only the start is decoded (a body can be 256 MiB); then redacted, escaped and cut.
-    body = redact.shown(_excerpt(response), BODY_EXCERPT_CHARS) if response.content else ""
-    if len(response.content) > BODY_EXCERPT_CHARS * 4:
-        body += f" ({len(response.content):,} bytes in all)"
+    # Only the start is decoded (a body can be 256 MiB); then redacted and escaped, and cut again
+    # so the excerpt stays within its size (escapes lengthen it; a cut mask reveals nothing).
+    body = (
+        redact.shown(_excerpt(response), BODY_EXCERPT_CHARS)[:BODY_EXCERPT_CHARS] if response.content else ""
+    )
     status = response.status_code
     advice = {
         401: f" The gateway refused the subscriber key or the token; check {describe('password')} is "
