@@ -6,7 +6,6 @@ tells how many pages follow, which lets the pager fetch them concurrently.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -142,7 +141,7 @@ class OffsetPagination(Pagination):
         if self.total_path is None:
             return None
         total = _count(first, self.total_path, "total")
-        pages = max(1, math.ceil((total - self.start) / self.limit))
+        pages = max(1, -(-(total - self.start) // self.limit))  # integers: exact for any total
         url, params = first.request.url, first.request.params
 
         def request(index: int) -> PageRequest:
@@ -217,7 +216,7 @@ class PageNumberPagination(Pagination):
             check = _same_count(pages, self.total_pages_path, "number of pages")
         elif self.total_path is not None:
             total = _count(first, self.total_path, "total")
-            pages = math.ceil(total / size) if size else 0
+            pages = -(-total // size) if size else 0  # integers: exact for any total
             check = _same_count(total, self.total_path, "total")
         else:
             return None

@@ -43,13 +43,15 @@ def _fast_keys(monkeypatch):
 @example(name="", days=730, organization=None)
 @example(name="x" * 300, days=730, organization=None)
 @example(name="ok.example.se", days=0, organization=None)
+@example(name="-:", days=0, organization=None)
 @example(name="ok.example.se", days=2_933_000, organization=None)
 def test_new_refuses_clearly_or_writes_inside_the_folder(name: str, days: int, organization: str | None):
     with tempfile.TemporaryDirectory() as root:
         out = Path(root) / "out"
-        argv = ["new", "--name", name, "--out", str(out), "--days", str(days)]
+        # name=value: a value starting with "-" is a value, as a user would quote it
+        argv = ["new", f"--name={name}", "--out", str(out), f"--days={days}"]
         if organization is not None:
-            argv += ["--organization", organization]
+            argv += [f"--organization={organization}"]
         code, err = _run(argv)
         written = [p for p in Path(root).rglob("*") if p.is_file()]
         assert all(out in p.parents for p in written), written

@@ -32,6 +32,8 @@ def page(body: Any) -> Page:
 @example("²")
 @example("9" * 5000)
 @example(True)
+@example("100000000000000001")  # pages were counted in floating point
+@example(3600)
 def test_any_total_plans_pages_or_fails_naming_page_and_path(total: Any) -> None:
     for strategy in (
         OffsetPagination(5, total_path="meta.total"),
