@@ -229,16 +229,8 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
         self.log_window()
         target = self.target()
         protocol = target.protocol or "file"
-        sink = RecordSink(
-            target.fs,
-            target.path,
-            fmt=self.format,
-            max_records_per_file=self.max_records_per_file,
-            row_group_size=self.parquet_row_group_size,
-            gzip_level=self.gzip_level,
-            destination=self.destination,
-            owner=TryIdentity.from_context(context),  # its temporaries are this try's alone
-        )
+        owner = TryIdentity.from_context(context)  # its temporaries are this try's alone
+        sink = self._sink(target, owner)
         pager = Pager(
             bind_request(self.pagination, method=self.method, json=self.json, data=self.data),
             self._fetch,
@@ -270,7 +262,7 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
                 summary, shaped = pull_shaped(
                     self,
                     previous_summary(context, self.task_id),
-                    sink_factory=lambda: self._sink(target),
+                    sink_factory=lambda: self._sink(target, owner),
                     progress_factory=lambda: Progress(report=self.log.info, interval=self.progress_interval),
                     destination=_url(protocol, target.path),
                     display=lambda path: _url(protocol, path),
@@ -297,7 +289,7 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
         self._send_asset_events(context, result)
         return result
 
-    def _sink(self, target: ObjectStoragePath) -> RecordSink:
+    def _sink(self, target: ObjectStoragePath, owner: TryIdentity | None) -> RecordSink:
         return RecordSink(
             target.fs,
             target.path,
@@ -306,6 +298,7 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
             row_group_size=self.parquet_row_group_size,
             gzip_level=self.gzip_level,
             destination=self.destination,
+            owner=owner,
         )
 
     def _fetch(self, request: PageRequest) -> httpx.Response:
