@@ -10,8 +10,10 @@
 # which CI here cannot reach; `uv pip install --exclude-newer <release date + 1 day>` resolves
 # as of the release instead, which reproduces them closely.
 #
-# Usage: scripts/ci/matrix.sh [3.1|3.2|3.3|lowest|3.3-py3.10|3.3-py3.12|3.3-py3.13|3.1-py3.10 ...]
-#        (default: all; "py" = only the rows of other Python versions)
+# Usage: scripts/ci/matrix.sh [--install-only] [3.2|lowest|3.3-py3.10|3.3-py3.12|3.3-py3.13|3.1-py3.10 ...]
+#        (default: all; "py" = only the rows of other Python versions). --install-only builds the
+#        venvs and runs nothing: .ci/run starts it in the background at the beginning, so the
+#        downloads (network-bound) overlap the other steps (CPU-bound) instead of adding to them.
 # Venvs live in .matrix/ (gitignored) and are rebuilt only when pyproject.toml changes.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,10 +28,10 @@ CACHE=.matrix
 # Latest patch of each supported minor on PyPI (`pip index versions apache-airflow`); dates from
 # PyPI's upload-time of the wheel. The floor run takes the lowest allowed version of every
 # direct dependency (`--resolution lowest-direct`) with the index as of the floor release.
+# Airflow 3.1.8 on 3.11 is the lowest row (the floor of `apache-airflow` is 3.1.8) and 3.3.2 on
+# 3.11 is the main venv that every other CI step uses, so neither has a row of its own.
 ROWS=(
-    "3.1|apache-airflow==3.1.8|2026-03-12"
     "3.2|apache-airflow==3.2.2|2026-05-30"
-    "3.3|apache-airflow==3.3.2|2026-09-18"
     "lowest|apache-airflow|2026-03-12|"
     "3.3-py3.10|apache-airflow==3.3.2|2026-09-18||3.10"
     "3.3-py3.12|apache-airflow==3.3.2|2026-09-18||3.12"
@@ -78,6 +80,8 @@ python_for() {  # "" | "3.10" -> an interpreter path, or nothing when that versi
 if [ ! -x "$UV" ]; then
     "$PYTHON" -m venv .venv && .venv/bin/python -m pip install --quiet uv || exit 2
 fi
+install_only=0
+if [ "${1:-}" = --install-only ]; then install_only=1; shift; fi
 wanted=("$@")
 selected() {
     [ "${#wanted[@]}" -eq 0 ] && return 0
@@ -120,49 +124,78 @@ run_tests() {  # name -> pytest exit code
     "$venv/bin/python" -m pytest -q -p no:cacheprovider --maxfail=5 "${selection[@]}"
 }
 
-mkdir -p "$CACHE"
-declare -a summary
-status=0
-for row in "${ROWS[@]}"; do
-    IFS='|' read -r name req date pins pyversion <<< "$row"
-    selected "$name" || continue
+row() {  # name req date pins pyversion -> exit status; writes $CACHE/<name>.log and .result
+    local name=$1 req=$2 date=$3 pins=$4 pyversion=$5 python started installed_in installed result
     python=$(python_for "$pyversion")
     if [ -z "$python" ]; then
         echo "=== $name: no Python $pyversion on this machine ==="
-        summary+=("$(printf '%-11s %-24s %-26s %s' "$name" "$req" "python $pyversion" "MISSING")")
-        status=1
-        continue
+        printf '%-11s %-24s %-26s %s\n' "$name" "$req" "python $pyversion" "MISSING" > "$CACHE/$name.result"
+        return 1
     fi
     echo "=== $name: $req on $("$python" -V 2>&1), dependencies as of $date ==="
     started=$(date +%s)
     if ! install "$name" "$req" "$date" "$pins" "$python" > "$CACHE/$name.install.log" 2>&1; then
         tail -30 "$CACHE/$name.install.log"
-        summary+=("$(printf '%-11s %-24s %-26s %s' "$name" "$req" "install" "FAILED")")
-        status=1
-        continue
+        printf '%-11s %-24s %-26s %s\n' "$name" "$req" "install" "FAILED" > "$CACHE/$name.result"
+        return 1
     fi
+    installed_in=$(( $(date +%s) - started ))
+    echo "($name: venv ready in ${installed_in} s)"
+    [ "$install_only" = 1 ] && return 0
     installed=$("$CACHE/$name/bin/python" -c 'import airflow, platform
 print(f"airflow {airflow.__version__}, py {platform.python_version()}")' 2>/dev/null)
-    if run_tests "$name"; then
-        result=passed
-    else
-        result=FAILED
-        status=1
-    fi
-    summary+=("$(printf '%-11s %-24s %-26s %s (%ss)' "$name" "$req" "$installed" "$result" \
-        $(( $(date +%s) - started )))")
+    result=passed
+    run_tests "$name" || result=FAILED
+    printf '%-11s %-24s %-26s %s (venv %ss, tests %ss)\n' "$name" "$req" "$installed" "$result" \
+        "$installed_in" $(( $(date +%s) - started - installed_in )) > "$CACHE/$name.result"
+    [ "$result" = passed ]
+}
+
+# Rows run MATRIX_JOBS at a time (default 2, one per core: each is one pytest process, mostly on
+# one core), each into its own log, printed whole when it ends.
+jobs_max=${MATRIX_JOBS:-2}
+mkdir -p "$CACHE"
+declare -a names=()
+declare -A pids=()
+status=0
+finish_one() {  # wait until a row ends; print the log of every row that ended
+    local name ended=0
+    while [ "$ended" = 0 ]; do
+        for name in "${!pids[@]}"; do
+            kill -0 "${pids[$name]}" 2>/dev/null && continue
+            wait "${pids[$name]}" 2>/dev/null || true
+            [ "$(cat "$CACHE/$name.rc" 2>/dev/null)" = 0 ] || status=1
+            cat "$CACHE/$name.log"
+            unset "pids[$name]"
+            ended=1
+        done
+        [ "$ended" = 1 ] || sleep 1
+    done
+}
+for spec in "${ROWS[@]}"; do
+    IFS='|' read -r name req date pins pyversion <<< "$spec"
+    selected "$name" || continue
+    names+=("$name")
+    rm -f "$CACHE/$name.result"
+    while [ "${#pids[@]}" -ge "$jobs_max" ]; do finish_one; done
+    rm -f "$CACHE/$name.rc"
+    { row "$name" "$req" "$date" "$pins" "$pyversion" > "$CACHE/$name.log" 2>&1; echo $? > "$CACHE/$name.rc"; } &
+    pids[$name]=$!
 done
+while [ "${#pids[@]}" -gt 0 ]; do finish_one; done
+[ "$install_only" = 1 ] && exit $status
 
 # A newer patch than the table's is a reason to update it, not a failure.
 latest=$("$PYTHON" -m pip index versions apache-airflow 2>/dev/null | sed -n 's/^Available versions: //p')
-for row in "${ROWS[@]}"; do
-    IFS='|' read -r name req _ <<< "$row"
-    [ "$name" = lowest ] || [[ "$name" == *-py* ]] && continue
-    newest=$(tr ',' '\n' <<< "$latest" | tr -d ' ' | grep -E "^${name//./\\.}\.[0-9]+$" | sort -V | tail -1)
-    [ -n "$newest" ] && [ "$req" != "apache-airflow==$newest" ] && echo "note: $name has $newest on PyPI; update ROWS"
+for pinned in $(printf '%s\n' "${ROWS[@]}" | cut -d'|' -f2 | sed -n 's/^apache-airflow==//p' | sort -u); do
+    minor=${pinned%.*}
+    newest=$(tr ',' '\n' <<< "$latest" | tr -d ' ' | grep -E "^${minor//./\\.}\.[0-9]+$" | sort -V | tail -1)
+    [ -n "$newest" ] && [ "$pinned" != "$newest" ] && echo "note: Airflow $minor has $newest on PyPI; update ROWS"
 done
 
 echo
 echo "Airflow version matrix"
-printf '%s\n' "${summary[@]}"
+for name in "${names[@]}"; do
+    cat "$CACHE/$name.result" 2>/dev/null || printf '%-11s %s\n' "$name" "no result"
+done
 exit $status
