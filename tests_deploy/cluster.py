@@ -110,7 +110,13 @@ class AirflowCluster:
                     "--concurrency",
                     str(WORKER_CONCURRENCY),
                 ],
-                {HOSTNAME_ENV: name, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())},
+                {
+                    HOSTNAME_ENV: name,
+                    "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+                    # Where the shared token cache lives when a task turns it on: one folder per
+                    # worker, as on two machines (deploy_tokens).
+                    "AIRFLOW__REGIONHALLAND__SHARED_TOKEN_CACHE_DIR": str(self.root / f"tokens-{name}"),
+                },
             )
         for name, (args, extra_env) in plan.items():
             self.components[name] = Managed(

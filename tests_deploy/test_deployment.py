@@ -45,7 +45,11 @@ DAGS = {  # dag id -> scheduled runs expected
     "deploy_mapped": 1,
     "deploy_sensor": 1,
     "deploy_secrets_backend": 1,
+    "deploy_tokens": 1,
 }
+#: In task logs: one line per token request (core.oauth) and per shared-cache hit (core.token_store).
+REQUESTED = "from the token endpoint"
+FROM_CACHE = "taken from the shared token cache"
 VAULT_CONN_ID = "regionhalland_vault"
 
 
@@ -256,6 +260,27 @@ def _run(
         vault_day, vault_day + dt.timedelta(days=1)
     )
 
+    tokens_day = _when(runs["deploy_tokens"][0]["data_interval_start"])
+    slice_ = dt.timedelta(days=1) / 40
+    for group in ("shared", "own"):
+        for i in range(40):
+            since = tokens_day + i * slice_
+            assert _records(landing / "tokens" / group / f"{i:02d}.ndjson") == _expected(
+                since, since + slice_
+            ), f"deploy_tokens {group} {i}"
+
+    # --- token requests with the shared token cache on and off ----------------------------------
+    tokens = {group: _token_lines(cluster, "deploy_tokens", group) for group in ("shared", "own")}
+    own_tasks = [ti for ti in tis["deploy_tokens"] if ti["task_id"] == "own"]
+    shared_tasks = [ti for ti in tis["deploy_tokens"] if ti["task_id"] == "shared"]
+    assert len(own_tasks) == len(shared_tasks) == 40
+    # Off: every task process asks AD FS itself. On: once per worker (own token folder each),
+    # every other task reads the token its worker's first task stored.
+    assert tokens["own"] == {"requested": 40, "cached": 0}, tokens
+    shared_hosts = {ti["hostname"] for ti in shared_tasks}
+    assert 1 <= tokens["shared"]["requested"] <= len(shared_hosts), (tokens, shared_hosts)
+    assert tokens["shared"]["requested"] + tokens["shared"]["cached"] == 40, tokens
+
     # --- both workers, the deferral -------------------------------------------------------------
     mapped_hosts = {ti["hostname"] for ti in tis["deploy_mapped"]}
     assert mapped_hosts == set(WORKERS), f"mapped tasks ran on {mapped_hosts}, not on both workers"
@@ -327,10 +352,39 @@ def _run(
         report.append(("queued -> running (mean, max)", f"{mean_wait:.1f} s, {max(waits):.1f} s"))
     report.append(("records landed (hourly)", str(len(ids))))
     report.append(("token requests at the sandbox", f"{sandbox.token_requests()} for {total_tasks} tasks"))
+    resource = connection["extra"].get("resource", "(the connection's resource)")
+    for group, switch in (("own", "off"), ("shared", "on")):
+        report.append(
+            (
+                f"shared_token_cache {switch}",
+                f"{tokens[group]['requested']} token requests for resource {resource} by 40 mapped "
+                f"tasks on {len({ti['hostname'] for ti in tis['deploy_tokens'] if ti['task_id'] == group})} "
+                f"workers ({tokens[group]['cached']} tokens read from the cache)",
+            )
+        )
     width = max(len(k) for k, _ in report)
     print("\nDeployment test timings")
     for key, value in report:
         print(f"  {key:<{width}}  {value}")
+
+
+def _token_lines(cluster: AirflowCluster, dag_id: str, task_id: str) -> dict[str, int]:
+    """Token requests and shared-cache hits in the task logs of ``task_id`` (each task's last try)."""
+    counts = {"requested": 0, "cached": 0}
+    last_tries: dict[Path, Path] = {}
+    for path in (cluster.home / "logs" / f"dag_id={dag_id}").rglob(f"task_id={task_id}/**/attempt=*.log"):
+        held = last_tries.get(path.parent)
+        if held is None or _attempt(path) > _attempt(held):
+            last_tries[path.parent] = path
+    for path in last_tries.values():
+        text = path.read_text(errors="replace")
+        counts["requested"] += text.count(REQUESTED)
+        counts["cached"] += text.count(FROM_CACHE)
+    return counts
+
+
+def _attempt(path: Path) -> int:
+    return int(path.name.removeprefix("attempt=").split(".")[0])
 
 
 def _get(api: httpx.Client, path: str, **params: Any) -> dict[str, Any]:

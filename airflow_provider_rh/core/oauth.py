@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -34,6 +35,8 @@ from airflow_provider_rh.core.tokens import (
 )
 from airflow_provider_rh.core.urls import shown, url_problem
 from airflow_provider_rh.exceptions import DiscoveryError, TokenError, TransportError, UnsafeUrlError
+
+log = logging.getLogger(__name__)
 
 WELL_KNOWN = ".well-known/openid-configuration"
 
@@ -317,6 +320,13 @@ class TokenProvider:
                 resource=key.resource,
             ) from None
         self._on_secret(token.value)
+        # One line per token request, so a task log (and an operator counting them) shows where
+        # each token came from; the shared cache logs its own hits.
+        log.info(
+            "Obtained an access token for resource %r from the token endpoint (valid %d s).",
+            key.resource,
+            int(token.expires_in),
+        )
         return token
 
     def _secret(self, value: str) -> None:

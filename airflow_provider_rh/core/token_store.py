@@ -97,6 +97,7 @@ class TokenStore:
         with held:
             token = self._read(name, key, now)
             if token is not None:
+                log.info("Access token for resource %r taken from the shared token cache.", key.resource)
                 return token
             token = fetch()
             self._write(name, key, token, now)

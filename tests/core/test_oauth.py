@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 from joserfc import jwt
@@ -31,6 +33,19 @@ def test_token_request_form_matches_the_platform_docs():
     assert data["scope"] == "hsainfoapi.read"
     claims = jwt.decode(data["client_assertion"], RSAKey.import_key(CERT.public_pem)).claims
     assert claims["aud"] == TOKEN_URL  # exactly as written, trailing slash included
+
+
+def test_each_token_request_logs_one_line_naming_the_resource_and_no_secret(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = make_client(lambda request: token_response("the-access-token"))
+    with caplog.at_level(logging.INFO, logger="airflow_provider_rh.core.oauth"):
+        client.tokens.get_token()
+        client.tokens.get_token()  # from the process's cache: no request, no line
+    lines = [r.getMessage() for r in caplog.records if r.name == "airflow_provider_rh.core.oauth"]
+    assert len(lines) == 1
+    assert "resource 'hsainfoapi.regionhalland.se' from the token endpoint" in lines[0]
+    assert "the-access-token" not in caplog.text
 
 
 def test_assertion_audience_override():

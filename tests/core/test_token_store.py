@@ -8,6 +8,7 @@ material, never past the token's life, failing open to a fresh request.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import stat
@@ -111,9 +112,15 @@ def get(tokens: TokenStore, fetch: Fetcher, *, material: bytes = b"m", key: Toke
     return tokens.get_or_fetch(key, material, fetch, fetch.clock).value
 
 
-def test_a_stored_token_is_reused_until_its_renewal_margin(tmp_path: Path, clock: FakeClock) -> None:
+def test_a_stored_token_is_reused_until_its_renewal_margin(
+    tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     fetch = Fetcher(clock)
-    assert get(store(tmp_path, clock), fetch) == get(store(tmp_path, clock), fetch) == "token-1"
+    with caplog.at_level(logging.INFO, logger="airflow_provider_rh.core.token_store"):
+        assert get(store(tmp_path, clock), fetch) == get(store(tmp_path, clock), fetch) == "token-1"
+    # The line operators count cache hits by (the deployment test does, per mapped pull).
+    hits = [r.getMessage() for r in caplog.records if "taken from the shared token cache" in r.getMessage()]
+    assert hits == [f"Access token for resource {KEY.resource!r} taken from the shared token cache."]
     clock.advance(600 - 60)  # the in-memory cache's margin: 10 % of 600 s
     assert get(store(tmp_path, clock), fetch) == "token-2"
 
