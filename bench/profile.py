@@ -21,6 +21,7 @@ from pathlib import Path
 
 # Functions by what they do; the first pattern found in "file:function" wins.
 CATEGORIES = [
+    ("Arrow: JSON read, Parquet write", ("pyarrow", "_read_lines", "write_table", "read_json")),
     (
         "digest of pages (repeat guard)",
         ("_Guard", "_digest", "_records_digest", "hashlib", "sha256", "blake2b"),
@@ -50,6 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--gzip", action="store_true")
+    parser.add_argument("--parquet", action="store_true", help="land Parquet instead of NDJSON")
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument(
         "--code", type=Path, help="profile the package in this folder (e.g. an older checkout)"
@@ -77,13 +79,14 @@ def main() -> None:
         from airflow_provider_rh.pagination import OffsetPagination
         from airflow_provider_rh.transfers.api_to_storage import RegionHallandApiToStorageOperator
 
-        out = tmp / ("units.ndjson.gz" if args.gzip else "units.ndjson")
+        out = tmp / ("units.parquet" if args.parquet else "units.ndjson.gz" if args.gzip else "units.ndjson")
         op = RegionHallandApiToStorageOperator(
             task_id="pull",
             path="/units",
             records_path="items",
             pagination=OffsetPagination(1000, total_path="total"),
             destination=out.as_uri(),
+            format="parquet" if args.parquet else "ndjson",
         )
         # A first pull imports what execute imports and reads the key: not what is measured.
         op.execute({})  # type: ignore[arg-type]
@@ -93,6 +96,7 @@ def main() -> None:
             records_path="items",
             pagination=OffsetPagination(1000, total_path="total"),
             destination=out.as_uri(),
+            format="parquet" if args.parquet else "ndjson",
         )
         gc_time = [0.0, 0.0]  # seconds in the garbage collector, start of the current collection
 
