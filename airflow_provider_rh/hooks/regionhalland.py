@@ -26,7 +26,7 @@ import httpx
 
 from airflow_provider_rh._compat import BaseHook, mask_secret
 from airflow_provider_rh.core.client import ApiClient
-from airflow_provider_rh.core.config import ClientConfig, connection_secrets
+from airflow_provider_rh.core.config import ClientConfig, check_resource, check_scopes, connection_secrets
 from airflow_provider_rh.core.credentials import certificate_fingerprint
 from airflow_provider_rh.core.fields import describe
 from airflow_provider_rh.core.http import make_async_client
@@ -143,11 +143,19 @@ class RegionHallandHook(BaseHook):
             )
         return self.config.base_url
 
+    # A templated resource or scopes argument is checked when the DAG is parsed for its type
+    # only; its rendered value arrives here, and is checked before it is sent anywhere.
     def _resource(self, resource: str | None) -> str | None:
-        return resource if resource is not None else self.resource
+        value = resource if resource is not None else self.resource
+        if value is not None:
+            check_resource(value, "resource", argument=True)
+        return value
 
     def _scopes(self, scopes: str | list[str] | None) -> str | list[str] | None:
-        return scopes if scopes is not None else self.scopes
+        value = scopes if scopes is not None else self.scopes
+        if value is not None:
+            check_scopes(value, "scopes", argument=True)
+        return value
 
     # -- public API ------------------------------------------------------------------------
     def get_token(self, resource: str | None = None, scopes: str | list[str] | None = None) -> str:

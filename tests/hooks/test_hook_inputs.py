@@ -48,3 +48,21 @@ def test_the_old_token_url_works_and_the_log_says_to_rename_it(monkeypatch, capl
         config = RegionHallandHook().config
     assert config.auth_url == TOKEN
     assert any("rename it to 'auth_url'" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "said"),
+    [
+        ("resource", "hsainfoapi.regionhalland.se\nX-Injected: 1", "resource"),
+        ("resource", ["a", "b"], "resource"),
+        ("scopes", "read\r\nX-Injected: 1", "scopes"),
+    ],
+)
+def test_a_rendered_resource_or_scope_is_checked_before_anything_is_sent(monkeypatch, argument, value, said):
+    """A templated argument ("{{ params.resource }}") is checked at parse time for its type only."""
+    set_connection(monkeypatch, {"auth_url": TOKEN, "resource": "r"})
+    hook = RegionHallandHook()
+    with pytest.raises(ConfigurationError) as info:
+        hook.request("GET", "/units", **{argument: value})
+    assert info.value.field == said
+    assert said in str(info.value)
