@@ -9,6 +9,7 @@ turns a record into a Python object.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import gzip
 import io
@@ -132,6 +133,12 @@ class ParquetEncoder:
         self._first_pages = ""
         self._writer: Any = None
         self._schema: Any = None
+        # Row groups are read and written by one thread of their own, in order, while the pull
+        # goes on fetching the next pages: Arrow releases the GIL, so the two overlap. At most
+        # one row group is in flight (memory: two groups' lines); its error surfaces at the next
+        # flush or at close, so the pull still fails before anything lands.
+        self._encoding: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pending: concurrent.futures.Future[None] | None = None
 
     def write(self, records: Sequence[Any]) -> None:
         page = page_of(records)
@@ -147,23 +154,52 @@ class ParquetEncoder:
                 self._flush()
 
     def close(self) -> None:
-        if self._count or self._writer is None:
-            self._flush()
-        self._writer.close()
+        try:
+            self._wait()
+            if self._count or self._writer is None:
+                chunks, pages = self._take()
+                self._encode(chunks, pages)
+            self._writer.close()
+        finally:
+            self._stop()
 
     def abort(self) -> None:
         self._lines, self._pages, self._count = [], [], 0
+        with contextlib.suppress(Exception):  # the output is being thrown away, errors too
+            self._wait()
+        self._stop()
         if self._writer is not None:
             writer, self._writer = self._writer, None
             with contextlib.suppress(Exception):  # the file is being deleted; its footer does not matter
                 writer.close()
 
+    def _take(self) -> tuple[list[bytes], list[int | None]]:
+        chunks, pages = self._lines, self._pages
+        self._lines, self._pages, self._count = [], [], 0
+        return chunks, pages
+
     def _flush(self) -> None:
+        chunks, pages = self._take()
+        self._wait()
+        if self._encoding is None:
+            self._encoding = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="rh-parquet")
+        self._pending = self._encoding.submit(self._encode, chunks, pages)
+
+    def _wait(self) -> None:
+        """Let the row group in flight finish; raise what it raised."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def _stop(self) -> None:
+        if self._encoding is not None:
+            self._encoding.shutdown(wait=True)
+            self._encoding = None
+
+    def _encode(self, chunks: list[bytes], pages: list[int | None]) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        chunks, pages = self._lines, self._pages
-        self._lines, self._pages, self._count = [], [], 0
         data = b"".join(chunks)
         if self._writer is None:
             table = _read_lines(data, None) if data else pa.table({})
