@@ -209,11 +209,15 @@ def test_parquet_lands_in_row_groups(tmp_path: Path) -> None:
 def test_parquet_says_what_to_do_when_records_change_shape(tmp_path: Path) -> None:
     out = sink(tmp_path / "units.parquet", fmt="parquet", row_group_size=2)
     out.write([{"id": 1}, {"id": 2}])
+
     # Row groups are encoded beside the pull, so the refusal comes at the next write or at the
     # commit at the latest: before anything lands.
-    with pytest.raises(ConfigurationError, match="land this endpoint as format='ndjson'"):
+    def write_and_commit() -> None:
         out.write([{"id": "three"}, {"id": "four"}])
         out.commit()
+
+    with pytest.raises(ConfigurationError, match="land this endpoint as format='ndjson'"):
+        write_and_commit()
     out.abort()
     assert list(tmp_path.iterdir()) == []
 
