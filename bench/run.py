@@ -311,7 +311,8 @@ def ratios(rows: list[dict[str, Any]]) -> dict[str, float | None]:
         return found[0]["peak_rss_mb"] if found else None
 
     # Every total run (any scenario) when the NDJSON rows were left out (--scenarios).
-    totals = sorted({r["total"] for r in rows if r["scenario"] == "ndjson"}) or sorted({r["total"] for r in rows})
+    totals = sorted({r["total"] for r in rows if r["scenario"] == "ndjson"})
+    totals = totals or sorted({r["total"] for r in rows})
     small, big = (totals[0], totals[-1]) if totals else (0, 0)
     op = seconds("ndjson", "operator", big)
     small_peak, big_peak = peak("operator", small), peak("operator", big)
