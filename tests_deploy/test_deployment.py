@@ -49,6 +49,8 @@ DAGS = {  # dag id -> scheduled runs expected
 }
 #: In task logs: one line per token request (core.oauth) and per shared-cache hit (core.token_store).
 REQUESTED = "from the token endpoint"
+#: Mapped tasks per pull in deploy_tokens (its TASKS; the DAG file needs the cluster's env to import).
+TOKEN_TASKS = 40
 FROM_CACHE = "taken from the shared token cache"
 VAULT_CONN_ID = "regionhalland_vault"
 
@@ -261,9 +263,9 @@ def _run(
     )
 
     tokens_day = _when(runs["deploy_tokens"][0]["data_interval_start"])
-    slice_ = dt.timedelta(days=1) / 40
+    slice_ = dt.timedelta(days=1) / TOKEN_TASKS
     for group in ("shared", "own"):
-        for i in range(40):
+        for i in range(TOKEN_TASKS):
             since = tokens_day + i * slice_
             assert _records(landing / "tokens" / group / f"{i:02d}.ndjson") == _expected(
                 since, since + slice_
@@ -271,15 +273,16 @@ def _run(
 
     # --- token requests with the shared token cache on and off ----------------------------------
     tokens = {group: _token_lines(cluster, "deploy_tokens", group) for group in ("shared", "own")}
-    own_tasks = [ti for ti in tis["deploy_tokens"] if ti["task_id"] == "own"]
-    shared_tasks = [ti for ti in tis["deploy_tokens"] if ti["task_id"] == "shared"]
-    assert len(own_tasks) == len(shared_tasks) == 40
+    token_tasks = {
+        group: [ti for ti in tis["deploy_tokens"] if ti["task_id"] == group] for group in ("shared", "own")
+    }
+    token_hosts = {group: {ti["hostname"] for ti in items} for group, items in token_tasks.items()}
+    assert len(token_tasks["own"]) == len(token_tasks["shared"]) == TOKEN_TASKS
     # Off: every task process asks AD FS itself. On: once per worker (own token folder each),
     # every other task reads the token its worker's first task stored.
-    assert tokens["own"] == {"requested": 40, "cached": 0}, tokens
-    shared_hosts = {ti["hostname"] for ti in shared_tasks}
-    assert 1 <= tokens["shared"]["requested"] <= len(shared_hosts), (tokens, shared_hosts)
-    assert tokens["shared"]["requested"] + tokens["shared"]["cached"] == 40, tokens
+    assert tokens["own"] == {"requested": TOKEN_TASKS, "cached": 0}, tokens
+    assert 1 <= tokens["shared"]["requested"] <= len(token_hosts["shared"]), (tokens, token_hosts)
+    assert tokens["shared"]["requested"] + tokens["shared"]["cached"] == TOKEN_TASKS, tokens
 
     # --- both workers, the deferral -------------------------------------------------------------
     mapped_hosts = {ti["hostname"] for ti in tis["deploy_mapped"]}
@@ -357,9 +360,9 @@ def _run(
         report.append(
             (
                 f"shared_token_cache {switch}",
-                f"{tokens[group]['requested']} token requests for resource {resource} by 40 mapped "
-                f"tasks on {len({ti['hostname'] for ti in tis['deploy_tokens'] if ti['task_id'] == group})} "
-                f"workers ({tokens[group]['cached']} tokens read from the cache)",
+                f"{tokens[group]['requested']} token requests for resource {resource} by "
+                f"{TOKEN_TASKS} mapped tasks on {len(token_hosts[group])} workers "
+                f"({tokens[group]['cached']} tokens read from the cache)",
             )
         )
     width = max(len(k) for k, _ in report)
