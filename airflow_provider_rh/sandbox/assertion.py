@@ -83,7 +83,7 @@ def verify_client_assertion(
     max_lifetime: float,
     replay: ReplayCache,
 ) -> dict[str, Any]:
-    """Check ``assertion`` for ``client``; return its claims or raise :class:`.AdfsError` (401)."""
+    """Check ``assertion`` for ``client``; return its claims or raise :class:`.AdfsError` (400)."""
     header, claims = unverified_header_and_claims(assertion)
     if header.get("alg") not in ALGORITHMS:
         raise invalid_client(f"header 'alg' must be one of {list(ALGORITHMS)}, got {header.get('alg')!r}")

@@ -107,7 +107,7 @@ def test_a_broken_assertion_is_invalid_client(
 
     response = caller.token_request(assertion=assertion)
 
-    assert_refused(response, 401, "invalid_client", "MSIS9622")
+    assert_refused(response, 400, "invalid_client", "MSIS9622")
     assert reason in response.json()["error_description"]
 
 
@@ -117,7 +117,7 @@ def test_a_reused_jti_is_refused(caller: Caller) -> None:
 
     again = caller.token_request(assertion=caller.assertion(jti=jti))
 
-    assert_refused(again, 401, "invalid_client", "MSIS9622")
+    assert_refused(again, 400, "invalid_client", "MSIS9622")
     assert "jti" in again.json()["error_description"]
 
 
@@ -127,7 +127,7 @@ def test_an_assertion_signed_by_another_key_is_refused(caller: Caller) -> None:
 
     response = caller.token_request(assertion=assertion)
 
-    assert_refused(response, 401, "invalid_client", "MSIS9622")
+    assert_refused(response, 400, "invalid_client", "MSIS9622")
     assert "signature" in response.json()["error_description"]
 
 
@@ -136,7 +136,7 @@ def test_an_x5t_of_an_unregistered_certificate_is_refused(caller: Caller) -> Non
 
     response = caller.token_request(assertion=caller.assertion(key_pem=key, cert_pem=cert))
 
-    assert_refused(response, 401, "invalid_client", "MSIS9622")
+    assert_refused(response, 400, "invalid_client", "MSIS9622")
     assert "matches no certificate" in response.json()["error_description"]
 
 
@@ -145,7 +145,7 @@ def test_an_unknown_client_is_refused(caller: Caller) -> None:
 
     response = caller.token_request(client_id=stranger)
 
-    assert_refused(response, 401, "invalid_client", "MSIS9622")
+    assert_refused(response, 400, "invalid_client", "MSIS9622")
     assert "no client is registered" in response.json()["error_description"]
 
 
@@ -160,7 +160,7 @@ def test_client_id_must_match_the_assertion(caller: Caller) -> None:
             "resource": HSAINFO,
         },
     )
-    assert_refused(response, 401, "invalid_client", "MSIS9622")
+    assert_refused(response, 400, "invalid_client", "MSIS9622")
 
 
 def test_missing_resource_is_msis9601(caller: Caller) -> None:
@@ -204,7 +204,7 @@ def test_a_client_secret_is_not_a_certificate(caller: Caller) -> None:
         caller.sb.token_url,
         data={"grant_type": "client_credentials", "client_id": caller.sb.client_id, "client_secret": "x"},
     )
-    assert_refused(response, 401, "invalid_client", "MSIS9622")
+    assert_refused(response, 400, "invalid_client", "MSIS9622")
 
 
 def test_a_json_body_is_refused(caller: Caller) -> None:
