@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import threading
 import time
 from collections.abc import Awaitable, Callable, Hashable
@@ -55,23 +56,33 @@ NEXT_FIELDS: dict[str, str] = {
 
 #: What a real AD FS answers when the client assertion is signed by a certificate it does not
 #: have for the client (not registered yet, or removed): every failed client authentication gets
-#: ``{"error": "invalid_client", "error_description": "MSIS9622: Client authentication failed.
-#: Please verify the credential provided for client authentication is valid."}`` (as reported in
-#: AzureAD/microsoft-authentication-library-for-js#6915 and #6281); the precise reason is only in
-#: the AD FS admin event log. Entra ID names it: ``AADSTS700027: The certificate with identifier
-#: used to sign the client assertion is not registered on application`` (keycloak/keycloak#19425).
-#: So any ``invalid_client`` for the next certificate means "not accepted (yet)": the current one
-#: signs the same claims next, and a refusal for another reason (audience, clock, client id)
-#: shows there too and is reported as it always was.
+#: HTTP 400 with ``{"error": "invalid_client", "error_description": "MSIS9622: Client
+#: authentication failed. Please verify the credential provided for client authentication is
+#: valid."}`` (as reported in AzureAD/microsoft-authentication-library-for-js#6915 and #6281); the
+#: precise reason is only in the AD FS admin event log. Entra ID names it: ``AADSTS700027: The
+#: certificate with identifier used to sign the client assertion is not registered on
+#: application`` (keycloak/keycloak#19425). So an ``invalid_client`` for the next certificate
+#: means "not accepted (yet)": the current one signs the same claims next, and a refusal for
+#: another reason (audience, clock, client id) shows there too and is reported as it always was.
 NOT_REGISTERED_MARKERS = ("MSIS9622", "AADSTS700027")
+
+_NOT_REGISTERED = re.compile(r"\b(?:" + "|".join(NOT_REGISTERED_MARKERS) + r")\b")
+# A server's own error code in a description: another code names another cause.
+_SERVER_CODE = re.compile(r"\b(?:MSIS\d{4}|AADSTS\d+)\b")
 
 
 def means_not_registered(error: TokenError) -> bool:
-    """True when the token endpoint refused the client credential itself (unknown certificate)."""
-    if error.error == "invalid_client":
-        return True
+    """True when the token endpoint refused the client credential itself (an unknown certificate).
+
+    That is AD FS's MSIS9622 or Entra ID's AADSTS700027, or an ``invalid_client`` without a
+    server code (Keycloak, Duende, oidc-provider). The body decides, never the status: AD FS
+    answers HTTP 400, most other servers 401 (RFC 6749 §5.2 allows either), and some proxies 200.
+    Any other refusal (another MSIS/AADSTS code, a resource or scope error) is not.
+    """
     description = error.error_description or ""
-    return any(marker in description for marker in NOT_REGISTERED_MARKERS)
+    if _NOT_REGISTERED.search(description):
+        return True
+    return error.error == "invalid_client" and _SERVER_CODE.search(description) is None
 
 
 def utc_from_timestamp(seconds: float) -> dt.datetime:
@@ -135,8 +146,9 @@ def load_signers(config: ClientConfig, *, now: dt.datetime) -> Signers:
 
     Without a next certificate the current one is checked as it always was (an expired one is
     an error). During a rotation an expired current certificate is kept: the next may take over.
-    A next certificate that cannot be loaded is kept as ``next_error``, not raised, so a typo in
-    it never fails runs that the current certificate can serve.
+    A next certificate that cannot be used (unreadable, malformed, not matching its key, expired,
+    or the current one itself) is kept as ``next_error``, not raised: runs the current certificate
+    can serve go on, every task logs the error at its start, and Test fails naming the field.
     """
     rotating = has_next(config)
     current = load_credentials(
@@ -162,6 +174,16 @@ def load_signers(config: ClientConfig, *, now: dt.datetime) -> Signers:
         )
     except CertificateError as exc:
         return Signers(current=Signer(CURRENT, current), next_error=exc)
+    if now > upcoming.certificate.not_valid_after_utc:
+        field = "next_certificate_path" if config.next_certificate_path else "next_certificate"
+        error = CertificateError(
+            f"The next certificate (subject {upcoming.subject}, {describe(field)}) expired on "
+            f"{upcoming.certificate.not_valid_after_utc:%Y-%m-%d %H:%M} UTC: it can never be "
+            "accepted. Make a new one with rh-register rotate and put it there, or clear the "
+            "next-certificate fields (docs/rotation.md).",
+            field=field,
+        )
+        return Signers(current=Signer(CURRENT, current), next_error=error)
     if upcoming.x5t_s256 == current.x5t_s256:
         error = CertificateError(
             f"The next certificate ({describe('next_certificate')} / {describe('next_certificate_path')}) "

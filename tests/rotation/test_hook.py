@@ -122,6 +122,23 @@ def test_a_next_certificate_file_with_a_foreign_key_names_that_field(sandbox, mo
     assert "The next certificate cannot be used" in caplog.text
 
 
+def test_an_expired_next_certificate_fails_test_naming_it_while_runs_go_on(sandbox, monkeypatch, caplog):
+    expired = make_cert("sandboxclient.example.se", days_valid=-1)
+    use(monkeypatch, sandbox, next_certificate=expired.cert_pem, next_private_key=expired.key_pem())
+    ok, message = RegionHallandHook(retry=FAST).test_connection()
+    assert not ok
+    assert message.startswith("next certificate check failed")
+    assert "Next certificate (PEM) (extra.next_certificate)" in message
+    assert "expired on" in message
+    caplog.set_level(logging.WARNING, logger=ROTATION_LOGGER)
+    assert RegionHallandHook(retry=FAST).request("GET", "/units/1").status_code == 200
+    assert sandbox.stats.token_requests == 1  # the expired one is never sent
+    assert "The next certificate cannot be used" in caplog.text
+    for secret in secrets_of(expired):
+        assert secret not in message
+        assert secret not in caplog.text
+
+
 def test_a_certificate_file_with_a_foreign_key_names_the_file_field(tmp_path):
     """Issue 15.9: not Private key (extra.private_key) and Certificate (PEM), never set."""
     own, stranger = make_cert(), make_cert("stranger.example.se")
