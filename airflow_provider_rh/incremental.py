@@ -17,6 +17,11 @@ The boundary, for an API whose filter is inclusive (``updatedSince`` means ``>=`
   mark, each with a digest of the record's content, travel with the mark.
 - no ``key``: records whose ``field`` equals the mark are dropped (*exclusive*). Safe only when
   no record can later get the mark's value: a strictly increasing sequence or row version.
+
+Values are compared by what they mean, not as text: ISO 8601 times as instants (any number of
+fraction digits, ``Z`` or any offset), numbers and decimal strings as numbers. The mark keeps
+the API's own spelling, so the next run sends the API what it wrote. Values of different kinds
+(a time and a number, a time with a zone and one without) cannot be ordered and stop the run.
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -35,8 +42,18 @@ from airflow_provider_rh.pagination._paths import KeyPath, check_key_path, descr
 
 __all__ = ["DeltaLink", "Incremental", "IncrementalError", "Mark", "MarkTracker"]
 
-#: Keys kept with a mark (records sharing its value); more means the field is too coarse.
+#: Keys kept with a mark (records sharing its value). Past it the mark keeps none and the next
+#: run lands every record at the mark again (duplicates, never a loss), with a warning.
 MAX_MARK_KEYS = 10_000
+
+#: Longest value parsed as a time or a number; longer strings compare as text.
+_MAX_PARSED = 64
+_TIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,12}))?)?)?"
+    r"(Z|z|[+-]\d{2}(?::?\d{2})?)?"
+)
+_NUMBER = re.compile(r"[+-]?\d{1,40}(?:\.\d{1,40})?")
 
 
 class IncrementalError(RegionHallandError):
@@ -45,13 +62,21 @@ class IncrementalError(RegionHallandError):
 
 @dataclass(frozen=True)
 class Mark:
-    """The largest ``field`` value landed, and ``(key, content digest)`` of the records that have it."""
+    """The largest ``field`` value landed, and ``(key, content digest)`` of the records that have it.
+
+    ``overflow``: more records shared the value than :data:`MAX_MARK_KEYS`, so none are kept and
+    the next run lands every record at the value again.
+    """
 
     value: Any
     keys: tuple[tuple[Any, str], ...] = ()
+    overflow: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "keys": [list(entry) for entry in self.keys]}
+        state: dict[str, Any] = {"value": self.value, "keys": [list(entry) for entry in self.keys]}
+        if self.overflow:
+            state["overflow"] = True
+        return state
 
 
 class Incremental:
@@ -63,9 +88,9 @@ class Incremental:
         Incremental("modified", body_path="filter.modifiedFrom", key="id")  # a POST search
         Incremental("Modified", "$filter", expression="Modified ge {mark}", key="Id")  # OData
 
-    :param field: where the value is in a record: a dotted path or a list of keys. Values are
-        compared as they come: numbers as numbers, strings as strings (ISO 8601 times in one
-        format and zone, as APIs write them, sort right).
+    :param field: where the value is in a record: a dotted path or a list of keys. ISO 8601
+        times compare as instants (``...10:00:00.5Z`` after ``...10:00:00Z``, offsets honoured),
+        numbers and decimal strings as numbers, other strings as text.
     :param param: the query parameter that takes the mark (``>=``, as most APIs filter).
     :param body_path: where the mark goes in the JSON body instead (a POST search).
     :param expression: how the mark is written into the parameter; ``{mark}`` is replaced.
@@ -102,8 +127,20 @@ class Incremental:
             raise ConfigurationError(
                 f"expression must contain {{mark}}, got {expression!r}.", field="expression"
             )
+        try:
+            expression.format(mark="")
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            raise ConfigurationError(
+                f"expression {expression!r} has a placeholder other than {{mark}} ({exc!s}); write a "
+                "literal brace as {{ or }}.",
+                field="expression",
+            ) from None
         if initial is not None:
-            initial = _comparable(initial, "initial")
+            try:
+                initial = _comparable(initial, "initial")
+                _order(initial, "initial")
+            except IncrementalError as exc:
+                raise ConfigurationError(str(exc), field="initial") from None
         self.field = field if isinstance(field, str) else list(field)
         self.param = param
         self.body_path = body_path if body_path is None or isinstance(body_path, str) else list(body_path)
@@ -111,12 +148,29 @@ class Incremental:
         self.initial = initial
         self.key = key if key is None or isinstance(key, str) else list(key)
 
-    def start(self, previous: Mapping[str, Any] | None) -> tuple[Mark | None, str]:
-        """This run's starting mark and where it came from, from the last run's summary entry."""
-        if previous and previous.get("field") == self.field and previous.get("mark") is not None:
+    def start(self, previous: Mapping[str, Any] | None, scope: str | None = None) -> tuple[Mark | None, str]:
+        """This run's starting mark and where it came from, from the last run's summary entry.
+
+        ``scope`` names the request the mark belongs to (connection, path, the other parameters):
+        a mark another request left (a mapped task's inputs in a new order, a changed filter) is
+        not this one's, and starting from it could skip records, so it is not used.
+        """
+        if (
+            previous
+            and previous.get("field") == self.field
+            and isinstance(previous.get("mark"), Mapping)
+            and previous["mark"].get("value") is not None
+            and (scope is None or previous.get("scope") in (None, scope))
+        ):
             mark = previous["mark"]
             keys = tuple(_entry(entry) for entry in mark.get("keys") or ())
-            return Mark(mark["value"], keys), "previous run"
+            value = _comparable(mark["value"], "the previous run's mark")
+            return Mark(value, keys, overflow=bool(mark.get("overflow"))), "previous run"
+        if previous and previous.get("mark") is not None and previous.get("field") == self.field:
+            source = "a different request" if previous.get("scope") != scope else "unreadable"
+            if self.initial is not None:
+                return Mark(self.initial), f"initial (the last run's mark was for {source})"
+            return None, f"none (everything; the last run's mark was for {source})"
         if self.initial is not None:
             return Mark(self.initial), "initial"
         return None, "none (everything)"
@@ -154,7 +208,9 @@ class Incremental:
 class MarkTracker:
     """Drops what the last run landed at the mark and finds the new mark, page by page.
 
-    Works on decoded records (dicts); raw JSON bytes are decoded first.
+    Works on decoded records (dicts); raw JSON bytes are decoded first. ``dropped`` counts the
+    records the last run landed at the mark; ``below`` those older than the mark, which an API
+    that filters as asked never serves (it ignores the parameter, or a record's time went back).
     """
 
     field: KeyPath
@@ -163,13 +219,19 @@ class MarkTracker:
     value: Any = None
     keys: set[tuple[Any, str]] = dataclasses.field(default_factory=set)
     dropped: int = 0
+    below: int = 0
     records: int = 0
+    overflow: bool = False
     landed_at_start: set[Any] = dataclasses.field(default_factory=set)
+    _order: Any = None
+    _floor: Any = None
 
     def __post_init__(self) -> None:
         if self.start is not None:
             self.value = self.start.value
+            self._order = self._floor = _order(self.start.value, "the mark")
             self.keys = set(self.start.keys) if self.key is not None else set()
+            self.overflow = self.start.overflow
             self.landed_at_start = set(self.keys)
 
     def filter(self, records: Sequence[Any]) -> Sequence[Any] | None:
@@ -188,47 +250,57 @@ class MarkTracker:
 
     def _place(self, raw: Any, record: Any, value: Any) -> bool:
         """Land the record or not (against the *starting* mark); move the running mark."""
-        floor = None if self.start is None else self.start.value
-        try:
-            if floor is not None and value < floor:
-                self.dropped += 1  # the API's filter is coarser than the mark (or it ignores it)
+        order = _order(value, describe(self.field))
+        if self._floor is not None:
+            _same_kind(order, self._floor, value, self.start.value if self.start else None, self.field)
+            if order < self._floor:
+                self.below += 1  # the API's filter is coarser than the mark (or it ignores it)
                 return False
-            at_floor = floor is not None and value == floor
-            above = self.value is None or value > self.value
-            level = not above and value == self.value
-        except TypeError:
-            raise IncrementalError(
-                f"A record's {describe(self.field)} is {value!r}, which cannot be compared with the mark "
-                f"{self.value!r}; the field must always be a number or always a string."
-            ) from None
+        at_floor = self._floor is not None and order == self._floor
+        if self._order is not None:
+            _same_kind(order, self._order, value, self.value, self.field)
+        above = self._order is None or order > self._order
+        level = not above and order == self._order
         identity = self._identity(raw, record) if self.key is not None else None
-        if at_floor and (identity is None or identity in self.landed_at_start):
-            self.dropped += 1  # landed by the last run (or, exclusive, at the mark)
+        if at_floor and identity is None:
+            self.dropped += 1  # exclusive: the last run landed everything at the mark
             return False
-        if at_floor:
+        if at_floor and not self.start.overflow and identity in self.landed_at_start:  # type: ignore[union-attr]
+            self.dropped += 1  # landed by the last run (or earlier in this one)
+            return False
+        if at_floor and len(self.landed_at_start) < MAX_MARK_KEYS:
             self.landed_at_start.add(identity)
         if above:
-            self.value = value
+            self.value, self._order = value, order
             self.keys = set() if identity is None else {identity}
-        elif level and identity is not None:
+            self.overflow = False
+        elif level and identity is not None and not self.overflow:
             if len(self.keys) >= MAX_MARK_KEYS:
-                raise IncrementalError(
-                    f"More than {MAX_MARK_KEYS} records share the mark {value!r} of {describe(self.field)}: "
-                    "the field is too coarse to pull incrementally by. Choose a finer field (a timestamp "
-                    "with seconds, a row version)."
-                )
-            self.keys.add(identity)
+                self.overflow, self.keys = True, set()
+            else:
+                self.keys.add(identity)
         return True
 
     def _value(self, record: Any) -> Any:
         found, value = lookup(record, self.field)
-        if not found or value is None:
+        if not found:
             raise IncrementalError(
                 f"A record has no {describe(self.field)} to pull incrementally by (it has "
-                f"{sorted(record) if isinstance(record, Mapping) else type(record).__name__}); "
+                f"{sorted(map(str, record)) if isinstance(record, Mapping) else type(record).__name__}); "
                 "check Incremental(field=...)."
             )
-        return _comparable(value, "field")
+        if value is None:
+            raise IncrementalError(
+                f"A record's {describe(self.field)} is null, so it cannot be placed against the mark"
+                f"{self._which(record)}; pull incrementally by a field every record has a value in."
+            )
+        return _comparable(value, describe(self.field))
+
+    def _which(self, record: Any) -> str:
+        if self.key is None:
+            return ""
+        found, key = lookup(record, self.key)
+        return f" ({describe(self.key)} {key!r})" if found and isinstance(key, str | int) else ""
 
     def _identity(self, raw: Any, record: Any) -> tuple[Any, str]:
         """The record's key and a digest of its content: the same record served again."""
@@ -246,7 +318,8 @@ class MarkTracker:
     def mark(self) -> Mark | None:
         if self.value is None:
             return None
-        return Mark(self.value, tuple(sorted(self.keys, key=lambda k: (type(k[0]).__name__, k))))
+        keys = tuple(sorted(self.keys, key=lambda k: (type(k[0]).__name__, k)))
+        return Mark(self.value, keys, overflow=self.overflow)
 
 
 class DeltaLink:
@@ -305,6 +378,49 @@ def _entry(entry: Any) -> tuple[Any, str]:
     if isinstance(entry, list | tuple) and len(entry) == 2:
         return entry[0], str(entry[1])
     return entry, ""
+
+
+def _order(value: Any, name: str) -> tuple[str, Any]:
+    """What ``value`` means for ordering: ``(kind, comparable)``; only one kind compares with itself.
+
+    Linear in the value's length, which is bounded before any regular expression runs.
+    """
+    if isinstance(value, int | float):
+        return "number", value
+    if len(value) <= _MAX_PARSED:
+        time = _TIME.fullmatch(value)
+        if time is not None:
+            return _instant(time, value, name)
+        if _NUMBER.fullmatch(value):
+            return "number", Decimal(value)
+    return "text", value
+
+
+def _instant(match: re.Match[str], value: str, name: str) -> tuple[str, Any]:
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    offset = 0
+    if zone is not None and zone not in ("Z", "z"):
+        numbers = zone[1:].replace(":", "")
+        offset = (-1 if zone[0] == "-" else 1) * (int(numbers[:2]) * 60 + int(numbers[2:4] or 0))
+    try:
+        moment = dt.datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
+        )
+        moment -= dt.timedelta(minutes=offset)
+    except (ValueError, OverflowError):
+        raise IncrementalError(f"{name}: {value!r} looks like a time but is not a valid one.") from None
+    kind = "local time (no zone)" if zone is None else "time with a zone"
+    return kind, (moment, (fraction or "").ljust(12, "0"))
+
+
+def _same_kind(
+    order: tuple[str, Any], other: tuple[str, Any], value: Any, against: Any, field: KeyPath
+) -> None:
+    if order[0] != other[0]:
+        raise IncrementalError(
+            f"A record's {describe(field)} is {value!r} (a {order[0]}), which cannot be compared with "
+            f"the mark {against!r} (a {other[0]}); the field must always hold the same kind of value."
+        )
 
 
 def _comparable(value: Any, name: str) -> Any:

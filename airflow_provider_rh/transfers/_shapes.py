@@ -10,13 +10,15 @@ success: a failed run never moves the mark.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from airflow_provider_rh.exceptions import ApiError, ConfigurationError
-from airflow_provider_rh.incremental import DeltaLink, Incremental, MarkTracker
+from airflow_provider_rh.incremental import MAX_MARK_KEYS, DeltaLink, Incremental, MarkTracker
 from airflow_provider_rh.pagination import Page, Pager, Pagination
 from airflow_provider_rh.pagination._body import bind_request
 from airflow_provider_rh.transfers._progress import Progress, PullSummary
@@ -92,8 +94,12 @@ def pull_shaped(
     progress_factory: Callable[[], Progress],
     destination: str,
     display: Callable[[str], str],
+    mapped: bool = False,
 ) -> tuple[PullSummary, dict[str, Any]]:
-    """Pull with ``task.incremental`` or ``task.delta``; the summary and the state for the next run."""
+    """Pull with ``task.incremental`` or ``task.delta``; the summary and the state for the next run.
+
+    ``mapped``: the task is one instance of a mapped task (its inputs tell it from the others).
+    """
 
     def run(
         pagination: Pagination, path: str, params: Any, pages: Callable[[Iterable[Page]], Iterator[Page]]
@@ -114,7 +120,7 @@ def pull_shaped(
         )
 
     if task.incremental is not None:
-        return _incremental(task, task.incremental, previous, run)
+        return _incremental(task, task.incremental, previous, run, mapped=mapped)
     assert task.delta is not None
     return _delta(task, task.delta, previous, run)
 
@@ -124,11 +130,22 @@ def _incremental(
     spec: Incremental,
     previous: Mapping[str, Any] | None,
     run: Callable[..., PullSummary],
+    *,
+    mapped: bool,
 ) -> tuple[PullSummary, dict[str, Any]]:
-    start, source = spec.start((previous or {}).get("incremental"))
-    value = spec.rendered(start)
     params = dict(task.query_params or {})
     body = task.json
+    scope = _scope(task, spec, params, body, mapped=mapped)
+    start, source = spec.start((previous or {}).get("incremental"), scope)
+    if "last run's mark was for" in source:
+        task.log.warning(
+            "The last successful run's mark was for %s, so this run starts from %s. Expected "
+            "after a change to the connection, resource or path (or, for a mapped task, to its "
+            "inputs or their order): a mark of another request could skip records of this one.",
+            "a different request" if "different" in source else "an unreadable state",
+            "everything" if start is None else repr(start.value),
+        )
+    value = spec.rendered(start)
     if value is not None and spec.param is not None:
         params[spec.param] = value
     elif value is not None and spec.body_path is not None:
@@ -144,14 +161,35 @@ def _incremental(
     summary = run(pagination, task.path, params, lambda pages: _tracked(pages, tracker))
     mark = tracker.mark()
     if tracker.dropped:
-        task.log.info("Dropped %d records the last run landed at the mark (or older).", tracker.dropped)
+        task.log.info("Dropped %d records the last run landed at the mark.", tracker.dropped)
+    if tracker.below:
+        task.log.warning(
+            "Dropped %d records older than the mark %r: the API served them although %s asked from "
+            "the mark. Either it ignores that parameter (they were landed before) or their %s went "
+            "back in time (then they were not): check the API's filter.",
+            tracker.below,
+            start.value if start else None,
+            spec.param or spec.body_path,
+            spec.field,
+        )
+    if mark is not None and mark.overflow:
+        task.log.warning(
+            "More than %d records share the mark %r of %s: too many to remember, so the next run "
+            "lands all records at the mark again (duplicates, none lost). A finer field (a "
+            "timestamp with fractions of a second, a row version) avoids them.",
+            MAX_MARK_KEYS,
+            mark.value,
+            spec.field,
+        )
     task.log.info("The mark is now %r.", None if mark is None else mark.value)
     state = {
         "field": spec.field,
+        "scope": scope,
         "mark": None if mark is None else mark.as_dict(),
         "from": None if start is None else start.value,
         "source": source,
         "dropped": tracker.dropped,
+        "below_mark": tracker.below,
     }
     return summary, {"incremental": state}
 
@@ -211,6 +249,33 @@ def _tracked(pages: Iterable[Page], tracker: MarkTracker) -> Iterator[Page]:
     for page in pages:
         kept = tracker.filter(page.records)
         yield page if kept is None else replace(page, records=LinedRecords(list(kept)))
+
+
+def _scope(
+    task: RegionHallandApiToStorageOperator,
+    spec: Incremental,
+    params: Mapping[str, Any],
+    body: Any,
+    *,
+    mapped: bool,
+) -> str:
+    """A digest of the request a mark belongs to: the API and path, and a mapped task's inputs.
+
+    An unmapped task keeps its mark when its parameters change (a per-run template, a new
+    page size); a mapped task's instances differ by their inputs, so those are part of it.
+    """
+    request: dict[str, Any] = {
+        "conn": task.regionhalland_conn_id,
+        "resource": task.resource,
+        "method": task.method,
+        "path": task.path,
+    }
+    if mapped:
+        request["params"] = {k: v for k, v in params.items() if k != spec.param}
+        request["json"] = body
+        request["data"] = task.data
+    encoded = json.dumps(request, sort_keys=True, default=repr, separators=(",", ":")).encode()
+    return hashlib.blake2b(encoded, digest_size=8).hexdigest()
 
 
 def _with(body: Any, path: Any, value: Any) -> dict[str, Any]:

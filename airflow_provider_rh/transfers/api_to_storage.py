@@ -266,6 +266,7 @@ class RegionHallandApiToStorageOperator(WindowedMixin, BaseOperator):
                     progress_factory=lambda: Progress(report=self.log.info, interval=self.progress_interval),
                     destination=_url(protocol, target.path),
                     display=lambda path: _url(protocol, path),
+                    mapped=getattr(context.get("ti"), "map_index", -1) not in (None, -1),
                 )
         except BaseException:
             if stats.gave_up is not None:

@@ -173,6 +173,49 @@ def test_a_cleared_earlier_run_repulls_from_its_predecessor_and_misses_nothing(
     assert len(landed(landing, dag_id, 1)) == UNITS
 
 
+def test_a_mapped_pull_keeps_each_mark_with_its_inputs_when_their_order_changes(
+    dags: ModuleType, sb: Sandbox, landing: Path
+) -> None:
+    """Map index 0 was Halmstad and becomes Varberg: Halmstad's later mark must not skip
+    Varberg's change (the marks belong to the inputs, not to the index)."""
+    dag, dag_id = dags.search_hwm_mapped, dags.search_hwm_mapped.dag_id
+    town = {r["id"]: r["municipalityCode"] for r in sb.shapes.records()}
+    halmstad = [i for i, code in town.items() if code == "1380"]
+    varberg = [i for i, code in town.items() if code == "1383"]
+
+    def files(day: int) -> list[list[tuple[int, int]]]:
+        return [
+            [
+                (r["id"], r["version"])
+                for r in read_ndjson(landing / dag_id / f"{jan(day):%Y%m%dT%H%M%S}-{i}.ndjson")
+            ]
+            for i in range(2)
+        ]
+
+    assert run(dag, 2, codes=["1380", "1383"]).state == "success"
+    assert [sorted(i for i, _ in found) for found in files(2)] == [halmstad, varberg]
+    high = sb.shapes.change(update=[halmstad[0]])
+    assert run(dag, 3, codes=["1380", "1383"]).state == "success"
+    assert files(3) == [versions(sb, [halmstad[0]]), []]
+    # Varberg changes at a time before Halmstad's mark (index 0's), after its own.
+    sb.shapes.change(
+        update=[varberg[0]],
+        at=dt.datetime.fromisoformat(high["stamp"].replace("Z", "+00:00")) - dt.timedelta(seconds=1),
+    )
+    dag_run = run(dag, 4, codes=["1383", "1380"])
+    assert dag_run.state == "success"
+    first, second = files(4)
+    assert versions(sb, [varberg[0]])[0] in first, "Varberg's change was skipped by Halmstad's mark"
+    assert sorted(i for i, _ in first) == varberg  # a mark of other inputs is not used: everything
+    assert sorted(i for i, _ in second) == halmstad
+    assert "different request" in xcom(dag_run, "pull", map_index=0)["incremental"]["source"]
+    # In the same order again, each goes on from its own mark: nothing new, nothing lands.
+    dag_run = run(dag, 5, codes=["1383", "1380"])
+    assert dag_run.state == "success"
+    assert files(5) == [[], []]
+    assert xcom(dag_run, "pull", map_index=1)["incremental"]["source"] == "previous run"
+
+
 def test_a_filter_window_partitions_time_like_a_time_window(
     dags: ModuleType, sb: Sandbox, landing: Path
 ) -> None:

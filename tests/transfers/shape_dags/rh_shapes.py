@@ -10,7 +10,7 @@ import datetime as dt
 import os
 from typing import Any
 
-from airflow.sdk import DAG, Asset
+from airflow.sdk import DAG, Asset, task
 
 from airflow_provider_rh.filter_window import FilterWindow
 from airflow_provider_rh.incremental import DeltaLink, Incremental
@@ -77,3 +77,25 @@ odata_delta = shaped_dag(
     records_path="value",
     delta=DeltaLink("@odata.deltaLink"),
 )
+
+# One incremental pull per municipality, mapped over dag_run.conf["codes"] (in that order).
+with DAG(
+    dag_id="rh_shapes_search_hwm_mapped",
+    schedule="@daily",
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+) as search_hwm_mapped:
+
+    @task
+    def bodies(**context: Any) -> list[dict[str, Any]]:
+        codes = (context["dag_run"].conf or {}).get("codes", ["1380", "1383"])
+        return [{"filter": {"municipalityCodes": [code]}, "sort": "modified"} for code in codes]
+
+    RegionHallandApiToStorageOperator.partial(
+        task_id="pull",
+        path="/search/units",
+        destination=f"file://{LANDING}/rh_shapes_search_hwm_mapped/"
+        + "{{ ts_nodash }}-{{ ti.map_index }}.ndjson",
+        **{key: value for key, value in SEARCH.items() if key != "json"},
+    ).expand(json=bodies())
