@@ -273,6 +273,23 @@ def test_delta_links_carry_changes_and_an_expired_link_reads_everything_again(
     assert landed(landing, dag_id, 6, "Id") == versions(sb, [1])
 
 
+def test_an_expiry_told_by_an_error_code_reads_everything_again_and_other_refusals_fail(
+    dags: ModuleType, sb: Sandbox, landing: Path
+) -> None:
+    by_code, strict = dags.odata_delta_by_code, dags.odata_delta_no_expiry
+    for dag in (by_code, strict):
+        assert run(dag, 2).state == "success"
+    sb.shapes.change(update=[7])
+    sb.shapes.expire_delta_links()
+    again = run(by_code, 3)
+    assert again.state == "success"
+    assert xcom(again, "pull")["delta"]["source"] == "full re-read, the delta link had expired"
+    assert sorted(landed(landing, by_code.dag_id, 3, "Id")) == versions(sb, list(range(1, UNITS + 1)))
+    # Neither the status nor a code says "expired": the refusal fails the run, nothing lands.
+    assert run(strict, 3).state == "failed"
+    assert not (landing / strict.dag_id / f"{jan(3):%Y%m%dT%H%M%S}.ndjson").exists()
+
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "dags_examples"
 
 

@@ -78,6 +78,24 @@ odata_delta = shaped_dag(
     delta=DeltaLink("@odata.deltaLink"),
 )
 
+# An API that says "expired" only by an error code in its body (the status is not in expired_statuses).
+odata_delta_by_code = shaped_dag(
+    "rh_shapes_odata_delta_by_code",
+    "/odata/Units",
+    query_params={"$top": 50},
+    pagination=NextLinkPagination("@odata.nextLink"),
+    records_path="value",
+    delta=DeltaLink("@odata.deltaLink", expired_statuses=(), expired_codes=("resyncRequired",)),
+)
+odata_delta_no_expiry = shaped_dag(
+    "rh_shapes_odata_delta_no_expiry",
+    "/odata/Units",
+    query_params={"$top": 50},
+    pagination=NextLinkPagination("@odata.nextLink"),
+    records_path="value",
+    delta=DeltaLink("@odata.deltaLink", expired_statuses=()),
+)
+
 # One incremental pull per municipality, mapped over dag_run.conf["codes"] (in that order).
 with DAG(
     dag_id="rh_shapes_search_hwm_mapped",
