@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +17,7 @@ from airflow_provider_rh.exceptions import CertificateError, ConfigurationError
 from airflow_provider_rh.operators.certificates import (
     RegionHallandCertificateCheckOperator,
     connection_ids_of_our_type,
+    find_connections,
 )
 from airflow_provider_rh.sandbox import Sandbox, SandboxConfig
 from tests.pki import make_cert
@@ -190,3 +192,81 @@ def test_a_missing_connection_fails_the_check(monkeypatch: pytest.MonkeyPatch):
     operator = RegionHallandCertificateCheckOperator(task_id="c", conn_ids=["rh_nowhere"])
     with pytest.raises(CertificateError, match="rh_nowhere: ACTION NEEDED: cannot be read"):
         operator.execute({})
+
+
+# -- what the check can list: environment, database (not under a scheduler), secrets backends ----
+def _env_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one regionhalland connection is in the environment; it has 60 days left."""
+    for name in [n for n in os.environ if n.startswith("AIRFLOW_CONN_")]:
+        monkeypatch.delenv(name)
+    connection = {
+        "conn_type": "regionhalland",
+        "host": "https://api.example.se/hsainfo/v1",
+        "login": "client",
+        "password": "subscriber-key-1",
+        "extra": {
+            "auth_url": "https://adfs.example.se/adfs/oauth2/token/",
+            "certificate": CURRENT.cert_pem,
+            "private_key": CURRENT.key_pem(),
+        },
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_RH_FROM_ENV", json.dumps(connection))
+    monkeypatch.setenv("AIRFLOW_CONN_RH_URI", "regionhalland://client@api.example.se")
+
+
+def _block_the_database_as_a_scheduled_task_has_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What Airflow 3's task supervisor does before task code runs (``block_orm_access``)."""
+    from airflow import settings
+    from airflow.sdk.execution_time.supervisor import BlockedDBSession
+
+    monkeypatch.setattr(settings, "Session", BlockedDBSession, raising=False)
+
+
+def test_under_a_scheduler_the_database_cannot_be_listed_and_the_check_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    _env_only(monkeypatch)
+    _block_the_database_as_a_scheduled_task_has_it(monkeypatch)
+    found = find_connections()
+    assert found.conn_ids == ["rh_from_env", "rh_uri"]  # JSON and URI forms
+    (reason,) = found.unlisted
+    assert "Direct database access via the ORM is not allowed" in reason
+    assert "connections made in the UI" in reason
+    monkeypatch.delenv("AIRFLOW_CONN_RH_URI")
+    # Without conn_ids the check cannot vouch for connections it never saw: it fails, saying why.
+    now = ENDS - 60 * DAY
+    operator = RegionHallandCertificateCheckOperator(task_id="c", now=lambda: now, ask_adfs=False)
+    with pytest.raises(CertificateError) as failed:
+        operator.execute({})
+    message = str(failed.value)
+    assert "may not have been checked" in message
+    assert "Checked: rh_from_env." in message
+    assert "conn_ids=[...]" in message
+    assert "need a certificate rotation" not in message  # the one it saw is fine
+    # Named, every connection is read from wherever it is defined: the check passes.
+    named = RegionHallandCertificateCheckOperator(task_id="c", conn_ids=["rh_from_env"], now=lambda: now)
+    assert [r["ok"] for r in named.execute({})] == [True]
+
+
+def test_a_configured_secrets_backend_is_named_as_unlisted(monkeypatch: pytest.MonkeyPatch):
+    _env_only(monkeypatch)
+    _block_the_database_as_a_scheduled_task_has_it(monkeypatch)
+    monkeypatch.setenv("AIRFLOW__WORKERS__SECRETS_BACKEND", "example.secrets.VaultLikeBackend")
+    found = find_connections()
+    assert any(
+        "secrets backend example.secrets.VaultLikeBackend cannot be listed" in u for u in found.unlisted
+    )
+    operator = RegionHallandCertificateCheckOperator(task_id="c", now=lambda: ENDS - 60 * DAY)
+    with pytest.raises(CertificateError, match="VaultLikeBackend cannot be listed"):
+        operator.execute({})
+
+
+def test_no_connection_and_nothing_unlisted_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch):
+    import airflow_provider_rh.operators.certificates as certificates
+
+    for name in [n for n in os.environ if n.startswith("AIRFLOW_CONN_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setattr(certificates, "_database_connection_ids", list)
+    monkeypatch.setattr(certificates, "_secrets_backends", list)
+    with pytest.raises(ConfigurationError, match="No connection of type 'regionhalland' found"):
+        RegionHallandCertificateCheckOperator(task_id="c").execute({})
