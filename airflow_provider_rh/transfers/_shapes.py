@@ -119,6 +119,14 @@ def pull_shaped(
             display=display,
         )
 
+    if previous and previous.get("destination") == destination:
+        task.log.warning(
+            "This run lands at %s, where the last successful run landed: a %s pull lands only what "
+            "changed, so that run's records are replaced. Give destination a per-run part "
+            "(e.g. '{{ ts_nodash }}') unless something reads the file between runs.",
+            destination,
+            "incremental" if task.incremental is not None else "delta",
+        )
     if task.incremental is not None:
         return _incremental(task, task.incremental, previous, run, mapped=mapped)
     assert task.delta is not None

@@ -290,6 +290,19 @@ def test_an_expiry_told_by_an_error_code_reads_everything_again_and_other_refusa
     assert not (landing / strict.dag_id / f"{jan(3):%Y%m%dT%H%M%S}.ndjson").exists()
 
 
+def test_a_state_carrying_pull_into_the_same_file_every_run_is_warned_about(
+    dags: ModuleType, sb: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dag = dags.odata_delta_one_file
+    assert run(dag, 2).state == "success"
+    assert "where the last successful run landed" not in "".join(capsys.readouterr())
+    sb.shapes.change(update=[3])
+    assert run(dag, 3).state == "success"
+    logs = "".join(capsys.readouterr())
+    assert "where the last successful run landed: a delta pull lands only what changed" in logs
+    assert "changes.ndjson" in logs
+
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "dags_examples"
 
 

@@ -96,6 +96,17 @@ odata_delta_no_expiry = shaped_dag(
     delta=DeltaLink("@odata.deltaLink", expired_statuses=()),
 )
 
+# The same file every run: each run's changes replace the last run's (warned about).
+odata_delta_one_file = shaped_dag(
+    "rh_shapes_odata_delta_one_file",
+    "/odata/Units",
+    "changes.ndjson",
+    query_params={"$top": 50},
+    pagination=NextLinkPagination("@odata.nextLink"),
+    records_path="value",
+    delta=DeltaLink("@odata.deltaLink"),
+)
+
 # One incremental pull per municipality, mapped over dag_run.conf["codes"] (in that order).
 with DAG(
     dag_id="rh_shapes_search_hwm_mapped",
