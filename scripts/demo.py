@@ -48,12 +48,13 @@ def start_sandbox(env: dict[str, str]) -> tuple[subprocess.Popen[str], dict[str,
         line = proc.stdout.readline()
         if not line:
             break
-        if "PRIVATE KEY" not in line and not line.startswith("AIRFLOW_CONN_"):
+        if "PRIVATE KEY" not in line and not line.removeprefix("export ").startswith("AIRFLOW_CONN_"):
             print(f"  sandbox | {line.rstrip()}")
         connection = parse_connection_env_line(line)
         if connection is not None:
             print(
-                "  sandbox | AIRFLOW_CONN_REGIONHALLAND_DEFAULT='{...}' (see .demo/sandbox/connection.json)"
+                "  sandbox | export AIRFLOW_CONN_REGIONHALLAND_DEFAULT='{...}' "
+                "(see .demo/sandbox/connection.json)"
             )
             break
     if connection is None:

@@ -41,11 +41,13 @@ CONN_ENV_VAR = "AIRFLOW_CONN_REGIONHALLAND_DEFAULT"
 def parse_connection_env_line(line: str) -> dict[str, Any] | None:
     """The connection in a line printed by :meth:`Sandbox.connection_env_line`; ``None`` otherwise.
 
-    Its exact inverse (shell quoting included), for scripts and tests that start the CLI.
+    Its exact inverse (shell quoting included), for scripts and tests that start the CLI; the
+    line without its leading ``export`` (as older versions printed it) is read too.
     """
-    if not line.startswith(f"{CONN_ENV_VAR}="):
+    text = line.removeprefix("export ")
+    if not text.startswith(f"{CONN_ENV_VAR}="):
         return None
-    [assignment] = shlex.split(line)
+    [assignment] = shlex.split(text)
     connection: dict[str, Any] = json.loads(assignment.partition("=")[2])
     return connection
 
@@ -168,8 +170,12 @@ class Sandbox:
         return json.dumps(self.connection)
 
     def connection_env_line(self) -> str:
-        """``AIRFLOW_CONN_REGIONHALLAND_DEFAULT='{...}'``: one line, ready for a shell."""
-        return f"{CONN_ENV_VAR}={shlex.quote(self.connection_uri_env())}"
+        """``export AIRFLOW_CONN_REGIONHALLAND_DEFAULT='{...}'``: one line to paste into a shell.
+
+        With ``export`` the variable reaches the ``airflow`` commands run from that shell; a bare
+        assignment would stay a shell variable that Airflow never sees.
+        """
+        return f"export {CONN_ENV_VAR}={shlex.quote(self.connection_uri_env())}"
 
     def register_client(
         self,
