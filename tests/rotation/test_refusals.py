@@ -245,3 +245,37 @@ def test_with_the_current_certificate_expired_an_unusable_next_one_is_a_clear_er
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+def test_tokens_stay_cached_per_certificate_that_signed_them():
+    clock = FakeClock()
+    registered = {"next": False}
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(_signer_x5t(request))
+        if seen[-1] == _x5t(NEXT_CERT) and not registered["next"]:
+            return httpx.Response(400, json=NOT_REGISTERED)
+        return token_response(f"tok-{len(seen)}-{'next' if seen[-1] == _x5t(NEXT_CERT) else 'current'}")
+
+    tokens = _provider(handler, clock)
+    assert tokens.get_token().value == "tok-2-current"
+    # Within the back-off: the current certificate's cached token, no request at all.
+    clock.advance(10 * 60)
+    assert tokens.get_token().value == "tok-2-current"
+    assert len(seen) == 2
+    # Registered, back-off over, the current token still valid: the next certificate signs a token
+    # of its own, cached under its own thumbprint beside the current one's.
+    registered["next"] = True
+    clock.advance(6 * 60)
+    assert tokens.get_token().value == "tok-3-next"
+    assert tokens.get_token().value == "tok-3-next"
+    assert seen == [_x5t(NEXT_CERT), _x5t(CURRENT_CERT), _x5t(NEXT_CERT)]
+    signers = tokens.rotation.signers
+    assert signers.next is not None
+    by_current = tokens.cache.get(tokens.key(credentials=signers.current.credentials))
+    by_next = tokens.cache.get(tokens.key(credentials=signers.next.credentials))
+    assert by_current is not None
+    assert by_current.value == "tok-2-current"
+    assert by_next is not None
+    assert by_next.value == "tok-3-next"
