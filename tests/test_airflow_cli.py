@@ -11,6 +11,7 @@ import pytest
 from airflow_provider_rh.get_provider_info import CONN_FIELDS
 from tests.conftest import AIRFLOW_BIN
 from tests.hooks.test_hook_oidc import HSAINFO, connection
+from tests.pki import make_cert
 from tests.resource_api import resource_api
 
 pytestmark = pytest.mark.airflow
@@ -74,3 +75,51 @@ def test_airflow_connections_test_reports_the_failing_stage(airflow_db, oidc_ser
     assert "Connection failed" in output
     assert "token check failed" in output
     assert "invalid_target" in output
+
+
+@pytest.mark.parametrize(
+    ("key", "stage", "problem"),
+    [
+        ("timeout", "configuration", "must be a number of seconds per HTTP call, got 'abc'."),
+        ("certificate_path", "certificate", "are from different pairs."),
+    ],
+)
+def test_airflow_connections_test_names_the_bad_field_as_the_form_labels_it(
+    airflow_db, tmp_path, key, stage, problem
+):
+    """The message reaches the terminal with the field's form label and its key as
+    ``(extra.<key>)``, whole: the CLI prints through rich markup, which ate ``[extra.<key>]``
+    (issue 15.8). No server is needed: both checks fail before any network call."""
+    mine, other = make_cert(), make_cert()
+    if key == "timeout":
+        extra = {"certificate": mine.cert_pem, "private_key": mine.key_pem(), "timeout": "abc"}
+    else:  # a file with the certificate and another pair's key (issue 15.9)
+        bundle = tmp_path / "client.pem"
+        bundle.write_text(mine.cert_pem + other.key_pem())
+        extra = {"certificate_path": str(bundle)}
+    conn = {
+        "conn_type": "regionhalland",
+        "host": "https://api.example.se/hsainfo/v1",
+        "login": "11111111-2222-3333-4444-555555555555",
+        "password": "subscriber-key-for-tests",
+        "extra": {"auth_url": "https://adfs.example.se/adfs/oauth2/token", **extra},
+    }
+    env = {
+        "AIRFLOW_CONN_REGIONHALLAND_DEFAULT": json.dumps(conn),
+        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+    }
+    result = airflow("connections", "test", "regionhalland_default", env=env)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Connection failed!" in output
+    # Rich wraps long lines at the console's width, so compare with whitespace runs as one space.
+    text = " ".join(output.split())
+    named = f"{CONN_FIELDS[key]['label']} (extra.{key})"  # the label the form shows
+    assert f"{stage} check failed: " in text, output
+    assert named in text, output
+    assert problem in text, output
+    if key == "certificate_path":  # the field actually used, not the inline ones never set
+        assert "(extra.private_key)" not in text
+        assert "(extra.certificate)" not in text
+    assert "subscriber-key-for-tests" not in output
+    assert "PRIVATE KEY" not in output

@@ -42,6 +42,19 @@ LOGICAL_DATE = "2026-01-02T00:00:00+00:00"
 EXPECTED_IDS = list(range(276, 288))
 NAME = "wheeltest.example.se"
 READY_TIMEOUT = 120.0
+# The sdist (MANIFEST.in): the package and the project's own files, none of the checkout's test
+# suites, benchmarks or CI scripts (setuptools would add tests/test*.py by default).
+SDIST_REQUIRED = (
+    "PKG-INFO",
+    "pyproject.toml",
+    "README.md",
+    "LICENSE",
+    "CHANGELOG.md",
+    "airflow_provider_rh/__init__.py",
+    "airflow_provider_rh/py.typed",
+    "airflow_provider_rh/sandbox/__main__.py",
+)
+SDIST_EXCLUDED = ("tests/", "tests_browser/", "tests_deploy/", "bench/", "scripts/", ".ci/")
 
 
 _STARTED = time.monotonic()
@@ -87,10 +100,33 @@ def check_artifacts() -> Path:
             fail(f"entry point {needed.strip(' =')} is missing from the wheel")
     with tarfile.open(sdist) as archive:
         members = archive.getnames()
-    if not any(m.endswith("/LICENSE") for m in members):
-        fail("LICENSE is not in the sdist")
+    problems = sdist_problems(members)
+    if problems:
+        fail(f"{sdist.name}: {'; '.join(problems)}")
     print(f"{wheel.name}: {len(names)} files, LICENSE, py.typed and entry points present, no tests")
+    print(f"{sdist.name}: {len(members)} entries, the package, LICENSE, README and CHANGELOG, no tests")
     return wheel
+
+
+def sdist_problems(members: list[str]) -> list[str]:
+    """What is wrong with an sdist's member names (``<name>-<version>/...``); empty when nothing."""
+    tops = {m.split("/", 1)[0] for m in members}
+    if len(tops) != 1:
+        return [f"expected one top-level folder, found {sorted(tops)[:5]}"]
+    [top] = tops
+    inside = {m[len(top) + 1 :] for m in members if m.startswith(f"{top}/")}
+    problems = [f"{name} is missing" for name in SDIST_REQUIRED if name not in inside]
+    folders = {excluded.rstrip("/") for excluded in SDIST_EXCLUDED}
+    shipped = sorted(
+        m
+        for m in inside
+        if m.startswith(SDIST_EXCLUDED)
+        or m.rstrip("/") in folders
+        or ("/" not in m and m.startswith(("test_", "conftest")))  # loose test modules at the top
+    )
+    if shipped:
+        problems.append(f"{len(shipped)} files of the checkout's tests/CI are in it: {shipped[:5]}")
+    return problems
 
 
 def make_venv(work: Path, wheel: Path) -> Path:

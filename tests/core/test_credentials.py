@@ -102,6 +102,27 @@ def test_certificate_path_pem_bundle_and_p12(tmp_path, cert):
     assert load_credentials(certificate_path=str(p12), passphrase=PASSPHRASE).certificate == cert.cert
 
 
+@pytest.mark.parametrize("form", ["pem", "pem-key-first", "encrypted-pem"])
+def test_certificate_path_whose_key_does_not_match_names_the_file_field(tmp_path, cert, form):
+    """A file holding a certificate and another pair's key is reported as a mismatch inside the
+    file field, not of the inline key and certificate fields, which were never set (issue 15.9)."""
+    other = make_cert()
+    passphrase = PASSPHRASE if form == "encrypted-pem" else None
+    parts = [cert.cert_pem, other.key_pem(passphrase)]
+    bundle = tmp_path / "client.pem"
+    bundle.write_text("".join(reversed(parts) if form == "pem-key-first" else parts))
+    with pytest.raises(CertificateError, match="does not belong") as info:
+        load_credentials(certificate_path=bundle, passphrase=passphrase)
+    message = str(info.value)
+    assert info.value.field == "certificate_path"
+    assert "Certificate file path (extra.certificate_path)" in message
+    assert "extra.private_key" not in message
+    assert "extra.certificate)" not in message
+    assert f"subject {cert.cert.subject.rfc4514_string()}" in message  # which certificate
+    assert "PRIVATE KEY" not in message
+    assert PASSPHRASE not in message
+
+
 def test_certificate_path_that_does_not_exist(tmp_path):
     with pytest.raises(CertificateError, match=r"Cannot read Certificate file path \(extra\.") as info:
         load_credentials(certificate_path=tmp_path / "missing.pem")
