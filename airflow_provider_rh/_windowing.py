@@ -27,7 +27,10 @@ if TYPE_CHECKING:
 #: Fields whose templates become the request: a data interval read there shapes what is pulled.
 _REQUEST_FIELDS = ("path", "query_params", "json", "data")
 #: Earlier runs in these states have not failed: a window follows on from where theirs ends.
-_IN_FLIGHT = ("running", "queued")
+#: Asked in the order a run goes through them: a run that moves on between two questions is
+#: still found by a later one (asked "running" while queued, then "queued" while running, it
+#: would be missed).
+_LIVE_STATES = ("queued", "running", "success")
 
 
 class WindowFailure(WindowError, AirflowFailException):
@@ -178,12 +181,14 @@ def previous_window_end(context: Context) -> dt.datetime | None:
 
     That is Airflow's ``prev_data_interval_end_success``, unless an earlier run is still queued
     or running (catchup, backfill, ``max_active_runs`` > 1): its window is then taken as covered
-    by it, so concurrent runs do not pull the same span twice.
+    by it, so concurrent runs do not pull the same span twice. The states are asked live, the
+    success too: the context's value was read when the task started, and a run that finished
+    since (running then, success now) would otherwise be in neither answer.
     """
     ends = [_resolved(context.get("prev_data_interval_end_success"))]
     get_previous = getattr(context.get("ti"), "get_previous_dagrun", None)
     if get_previous is not None:  # Airflow >= 3.1
-        for state in _IN_FLIGHT:
+        for state in _LIVE_STATES:
             run = get_previous(state=state)
             if run is not None:
                 ends.append(run.data_interval_end)

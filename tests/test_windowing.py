@@ -99,6 +99,37 @@ def test_a_later_success_wins_over_an_older_run_in_flight() -> None:
     assert previous_window_end(ctx) == at(3)  # type: ignore[arg-type]
 
 
+class MovingRun:
+    """One earlier run that moves to its next state each time it is asked about (the worst case)."""
+
+    def __init__(self, end: dt.datetime, states: list[str]) -> None:
+        self.run, self.states, self.asked = Run(end), states, 0
+
+    def get_previous_dagrun(self, state: str | None = None) -> Run | None:
+        current = self.states[min(self.asked, len(self.states) - 1)]
+        self.asked += 1
+        return self.run if state == current else None
+
+
+@pytest.mark.parametrize(
+    "states",
+    [
+        ["queued", "running", "success"],
+        ["running", "success"],
+        ["running", "running", "success"],
+        ["queued", "queued", "running"],
+        ["success"],
+    ],
+)
+def test_an_earlier_run_that_moves_on_while_asked_is_still_found(states: list[str]) -> None:
+    # The context's success is from when the task started (Jan 3 was running then); Jan 3 then
+    # moves through its states while this run asks. Seen under a real scheduler: Jan 5 pulled
+    # Jan 3 to 5 again.
+    ctx = context(at(5), success=at(2))
+    ctx["ti"] = MovingRun(at(3), states)
+    assert previous_window_end(ctx) == at(3)  # type: ignore[arg-type]
+
+
 def test_without_earlier_runs_the_fire_time_or_initial_starts_the_window() -> None:
     assert window_for_run(TimeWindow("s", "u"), context(at(2))).start == at(1)  # type: ignore[arg-type]
     with_initial = TimeWindow("s", "u", initial=at(1) - dt.timedelta(days=30))
