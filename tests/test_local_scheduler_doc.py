@@ -2,13 +2,13 @@
 
 The page's bash blocks are fed, one after the other, to one ``bash`` in a temporary folder, as a
 user would paste them into one terminal: the same shell, so the background jobs and variables of
-the first block are there for the next. The only adaptations: ``set -eu`` first (a failing step
-stops the shell instead of going on), the api-server's port ``8080`` replaced by a free one, the
-sandbox's port given by ``RH_SANDBOX_PORT`` (the page leaves the default), and a copy of
-``dags_examples/`` in the folder; the test session's own ``AIRFLOW*`` and ``RH_*`` variables are
-left out of the shell's environment. Every listener is on 127.0.0.1. Every wait is bounded; the
-page's stop line must end every process, and at the end the test ends any the shell started (its
-process group, then any descendant left).
+the first block are there for the next. The only adaptations: ``set -eum`` first (a failing step
+stops the shell; job control, as in a terminal), the api-server's port ``8080`` replaced by a
+free one, the sandbox's port given by ``RH_SANDBOX_PORT`` (the page leaves the default), and a
+copy of ``dags_examples/`` in the folder; the test session's own ``AIRFLOW*`` and ``RH_*``
+variables are left out of the shell's environment. Every listener is on 127.0.0.1. Every wait is
+bounded; the page's stop line must end every process, and at the end the test ends any the shell
+started (the process groups, then any descendant left).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class Terminal:
             stderr=subprocess.STDOUT,
             cwd=cwd,
             env=env,
-            start_new_session=True,  # its own process group: the background jobs are in it
+            start_new_session=True,  # its own session; with `set -m` each background job is a group in it
         )
         self._marks = 0
         self._descendants: set[psutil.Process] = set()
@@ -146,7 +146,8 @@ class Terminal:
         return workers > 0
 
     def kill(self) -> None:
-        """SIGTERM to the process group and every descendant seen, SIGKILL after a grace period."""
+        """SIGTERM to the shell's group and every descendant seen (the jobs' groups too), SIGKILL
+        after a grace period."""
         self.remember_descendants()
         for sig in (signal.SIGTERM, signal.SIGKILL):
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -180,7 +181,10 @@ def terminal(tmp_path: Path) -> Iterator[Terminal]:
     env.setdefault("NO_PROXY", "127.0.0.1,localhost")
     env.setdefault("no_proxy", "127.0.0.1,localhost")
     term = Terminal(tmp_path, env, tmp_path / "terminal.log")
-    term.stdin.write(b"set -eu\n")
+    # -m: job control as in an interactive terminal: each `&` job is a process group of its own
+    # and `kill %N` signals all of it (the scheduler and its executor's workers), not only its
+    # first process (without it the scheduler waits for ever for workers that never got a signal).
+    term.stdin.write(b"set -eum\n")
     try:
         yield term
     finally:
