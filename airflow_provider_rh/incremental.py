@@ -225,8 +225,10 @@ class MarkTracker:
     landed_at_start: set[Any] = dataclasses.field(default_factory=set)
     _order: Any = None
     _floor: Any = None
+    _name: str = ""
 
     def __post_init__(self) -> None:
+        self._name = describe(self.field)  # for messages: once, not per record
         if self.start is not None:
             self.value = self.start.value
             self._order = self._floor = _order(self.start.value, "the mark")
@@ -250,15 +252,13 @@ class MarkTracker:
 
     def _place(self, raw: Any, record: Any, value: Any) -> bool:
         """Land the record or not (against the *starting* mark); move the running mark."""
-        order = _order(value, describe(self.field))
-        if self._floor is not None:
-            _same_kind(order, self._floor, value, self.start.value if self.start else None, self.field)
-            if order < self._floor:
-                self.below += 1  # the API's filter is coarser than the mark (or it ignores it)
-                return False
+        order = _order(value, self._name)
+        if self._order is not None:  # the running mark: the same kind as the floor, if any
+            _same_kind(order, self._order, value, self.value, self._name)
+        if self._floor is not None and order < self._floor:
+            self.below += 1  # the API's filter is coarser than the mark (or it ignores it)
+            return False
         at_floor = self._floor is not None and order == self._floor
-        if self._order is not None:
-            _same_kind(order, self._order, value, self.value, self.field)
         above = self._order is None or order > self._order
         level = not above and order == self._order
         identity = self._identity(raw, record) if self.key is not None else None
@@ -294,7 +294,7 @@ class MarkTracker:
                 f"A record's {describe(self.field)} is null, so it cannot be placed against the mark"
                 f"{self._which(record)}; pull incrementally by a field every record has a value in."
             )
-        return _comparable(value, describe(self.field))
+        return _comparable(value, self._name)
 
     def _which(self, record: Any) -> str:
         if self.key is None:
@@ -413,12 +413,10 @@ def _instant(match: re.Match[str], value: str, name: str) -> tuple[str, Any]:
     return kind, (moment, (fraction or "").ljust(12, "0"))
 
 
-def _same_kind(
-    order: tuple[str, Any], other: tuple[str, Any], value: Any, against: Any, field: KeyPath
-) -> None:
+def _same_kind(order: tuple[str, Any], other: tuple[str, Any], value: Any, against: Any, name: str) -> None:
     if order[0] != other[0]:
         raise IncrementalError(
-            f"A record's {describe(field)} is {value!r} (a {order[0]}), which cannot be compared with "
+            f"A record's {name} is {value!r} (a {order[0]}), which cannot be compared with "
             f"the mark {against!r} (a {other[0]}); the field must always hold the same kind of value."
         )
 

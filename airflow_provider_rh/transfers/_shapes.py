@@ -147,11 +147,10 @@ def _incremental(
     start, source = spec.start((previous or {}).get("incremental"), scope)
     if "last run's mark was for" in source:
         task.log.warning(
-            "The last successful run's mark was for %s, so this run starts from %s. Expected "
-            "after a change to the connection, resource or path (or, for a mapped task, to its "
-            "inputs or their order): a mark of another request could skip records of this one.",
-            "a different request" if "different" in source else "an unreadable state",
-            "everything" if start is None else repr(start.value),
+            "Not starting from the last successful run's mark: %s. Expected after a change to the "
+            "connection, resource or path (or, for a mapped task, to its inputs or their order): a "
+            "mark of another request could skip records of this one.",
+            source,
         )
     value = spec.rendered(start)
     if value is not None and spec.param is not None:
