@@ -24,12 +24,10 @@ from airflow_provider_rh.core.rotation import RotationMemory
 from airflow_provider_rh.core.tokens import TokenCache
 from airflow_provider_rh.exceptions import CertificateError, TokenError
 from airflow_provider_rh.sandbox import Sandbox, SandboxConfig
-from airflow_provider_rh.sandbox import tokens as sandbox_tokens
-from airflow_provider_rh.sandbox.assertion import unverified_header_and_claims
 from tests.pki import make_cert
 from tests.sandbox.helpers import ANNAT, HSAINFO, FakeClock
 
-from .support import secrets_of
+from .support import secrets_of, watch_token_requests
 
 pytestmark = pytest.mark.integration
 
@@ -52,21 +50,7 @@ class Seen:
 
 @pytest.fixture
 def seen(monkeypatch: pytest.MonkeyPatch) -> Seen:
-    record = Seen()
-    original = sandbox_tokens.issue
-
-    def issue(ctx: Any, form: Any, *, now: float) -> dict[str, Any]:
-        header, _ = unverified_header_and_claims(form["client_assertion"])
-        try:
-            body = original(ctx, form, now=now)
-        except Exception:
-            record.requests.append((str(header.get("x5t")), False))
-            raise
-        record.requests.append((str(header.get("x5t")), True))
-        return body
-
-    monkeypatch.setattr(sandbox_tokens, "issue", issue)
-    return record
+    return Seen(watch_token_requests(monkeypatch))
 
 
 @pytest.fixture

@@ -15,13 +15,11 @@ import pytest
 from airflow_provider_rh.core.oauth import SHARED_TOKEN_CACHE
 from airflow_provider_rh.core.rotation import SHARED_ROTATION_MEMORY
 from airflow_provider_rh.sandbox import Sandbox, SandboxConfig
-from airflow_provider_rh.sandbox import tokens as sandbox_tokens
-from airflow_provider_rh.sandbox.assertion import unverified_header_and_claims
 from airflow_provider_rh.triggers.regionhalland import RegionHallandApiTrigger
 from tests.pki import make_cert
 from tests.sandbox.helpers import FakeClock, x5t_of
 
-from .support import secrets_of
+from .support import secrets_of, watch_token_requests
 
 pytestmark = pytest.mark.integration
 
@@ -45,21 +43,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
 @pytest.fixture
 def signed_by(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
     """``(x5t, accepted)`` of each token request the sandbox answered."""
-    seen: list[tuple[str, bool]] = []
-    original = sandbox_tokens.issue
-
-    def issue(ctx: Any, form: Any, *, now: float) -> dict[str, Any]:
-        header, _ = unverified_header_and_claims(form["client_assertion"])
-        try:
-            body = original(ctx, form, now=now)
-        except Exception:
-            seen.append((str(header.get("x5t")), False))
-            raise
-        seen.append((str(header.get("x5t")), True))
-        return body
-
-    monkeypatch.setattr(sandbox_tokens, "issue", issue)
-    return seen
+    return watch_token_requests(monkeypatch)
 
 
 @pytest.fixture
